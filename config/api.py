@@ -1,0 +1,60 @@
+"""The REST API under /api/v1/: one ninja router per app, errors as JSON with a stable code."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from tenderhall.accounts.api import router as accounts_router
+from tenderhall.core.api import router as core_router
+from tenderhall.core.errors import DomainError
+from tenderhall.registry.api import router as registry_router
+
+api = NinjaAPI(
+    title="tenderhall API",
+    version="1",
+    description=(
+        "Public resource trading platform. Authenticate with a personal API token "
+        "(`Authorization: Bearer th_...`) or a browser session. Errors are JSON objects "
+        "`{code, message, details?}` where `code` is stable."
+    ),
+    urls_namespace="api",
+)
+api.add_router("/accounts", accounts_router)
+api.add_router("/registry", registry_router)
+api.add_router("/audit", core_router)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, details: object = None) -> HttpResponse:
+    body: dict[str, object] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.message, exc.details or None)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields = [
+        {"field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload")), "message": err["msg"]}
+        for err in exc.errors
+    ]
+    return _error(request, 422, "invalid_input", "The request has invalid fields; see details.", fields)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(
+        request, 401, "not_authenticated",
+        "Sign in, or send a valid personal API token as 'Authorization: Bearer <token>'.",
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "http_error", str(exc))

@@ -1,0 +1,12 @@
+from django.urls import include, path
+
+from config.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("tenderhall.accounts.urls")),
+    path("registry/", include("tenderhall.registry.urls")),
+    path("audit/", include("tenderhall.core.urls")),
+    path("", include("tenderhall.portal.urls")),
+]

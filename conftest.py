@@ -1,0 +1,36 @@
+"""Suite-wide fixtures: each test gets its own data directory; the database is the one the run asked for."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import LazySettings
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(settings: LazySettings, tmp_path: Path) -> Path:
+    """Files and keys go to a fresh directory per test, never to the developer's var/."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    settings.TENDERHALL_DATA_DIR = data_dir
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": data_dir / "files"},
+        },
+    }
+    return data_dir
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A run meant for PostgreSQL must not quietly fall back to SQLite (and the reverse)."""
+    expected = os.environ.get("TENDERHALL_EXPECT_DB")
+    if not expected:
+        return
+    from django.db import connection
+
+    if connection.vendor != expected:
+        pytest.exit(f"this run expects {expected} but DATABASE_URL gives {connection.vendor}", returncode=3)

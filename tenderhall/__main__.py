@@ -1,0 +1,3 @@
+from tenderhall.cli import main
+
+main()

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tenderhall.accounts.choices import CertificateStatus, CertificateUsage, IdType, Role
+
+
+class UserManager(BaseUserManager["User"]):
+    def create_user(self, username: str, password: str | None = None, **fields: object) -> User:
+        user = self.model(username=username, **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, password: str | None = None, **fields: object) -> User:
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(username, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A real-name person. Identity numbers are personal information: shown masked, never logged."""
+
+    username = models.CharField(_("用户名"), max_length=64, unique=True)
+    full_name = models.CharField(_("姓名"), max_length=100)
+    id_type = models.CharField(_("证件类型"), max_length=16, choices=IdType.choices)
+    id_number = models.CharField(_("证件号码"), max_length=32)
+    id_country = models.CharField(_("签发国家"), max_length=3, default="CHN")
+    phone = models.CharField(_("手机号码"), max_length=20)
+    email = models.EmailField(_("电子邮箱"))
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField()
+    # Two-factor: a TOTP secret is confirmed once the user proves they hold it.
+    totp_secret = models.CharField(max_length=64, blank=True)
+    totp_confirmed_at = models.DateTimeField(null=True, blank=True)
+    totp_last_step = models.BigIntegerField(default=0)
+    # Lockout after repeated failures (rules in accounts/rules.py).
+    failed_logins = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS: ClassVar[list[str]] = ["full_name", "email"]
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("id_type", "id_country", "id_number"), name="user_identity_once"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.username})"
+
+    @property
+    def id_number_masked(self) -> str:
+        number = self.id_number
+        if len(number) <= 4:
+            return "*" * len(number)
+        return number[:3] + "*" * (len(number) - 5) + number[-2:]
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_confirmed_at is not None
+
+
+class RoleGrant(models.Model):
+    """A role a person holds, for a market entity where the role acts for one."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    entity = models.ForeignKey(
+        "registry.MarketEntity", null=True, blank=True, on_delete=models.CASCADE, related_name="role_grants"
+    )
+    granted_at = models.DateTimeField()
+    granted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("user", "role", "entity"), name="role_grant_once"),
+            models.UniqueConstraint(
+                fields=("user", "role"), condition=Q(entity__isnull=True), name="role_grant_once_platform"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} {self.entity_id or '-'}"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a SHA-256 of the secret is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+
+class Certificate(models.Model):
+    """An X.509 certificate accepted after path validation, bound to a user or to a market entity."""
+
+    usage = models.CharField(max_length=12, choices=CertificateUsage.choices)
+    status = models.CharField(max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.ACCEPTED)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="certificates")
+    entity = models.ForeignKey(
+        "registry.MarketEntity", null=True, blank=True, on_delete=models.PROTECT, related_name="certificates"
+    )
+    der = models.BinaryField()
+    fingerprint = models.CharField(max_length=64, unique=True)
+    subject = models.CharField(max_length=500)
+    issuer = models.CharField(max_length=500)
+    serial = models.CharField(max_length=80)
+    not_before = models.DateTimeField()
+    not_after = models.DateTimeField()
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    accepted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-accepted_at",)
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | Q(entity__isnull=False), name="certificate_has_owner"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.usage} {self.subject}"

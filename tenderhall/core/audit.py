@@ -1,0 +1,99 @@
+"""The audit trail: every write records who, when, from which address and what changed.
+
+Services call :func:`audit_record` inside the same transaction as the change, so a rolled-back change leaves
+no audit entry and a committed one always has one. The address and channel come from the request context
+that the middleware (or the CLI) sets; the actor is passed explicitly by the service.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from tenderhall.core.models import AuditEntry
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    remote_addr: str | None
+    channel: str  # web, api, cli, system
+
+
+_context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
+    "audit_context", default=AuditContext(remote_addr=None, channel="system")
+)
+
+MASK = "***"
+
+
+@contextmanager
+def audit_context(*, remote_addr: str | None, channel: str) -> Iterator[None]:
+    token = _context.set(AuditContext(remote_addr=remote_addr, channel=channel))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> AuditContext:
+    return _context.get()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def diff(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, masked: frozenset[str] = frozenset()
+) -> dict[str, list[Any]]:
+    """Field-by-field changes as ``{field: [old, new]}``; personal identifiers are masked."""
+    changes: dict[str, list[Any]] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            changes[key] = [MASK, MASK] if key in masked else [_plain(old), _plain(new)]
+    return changes
+
+
+def audit_record(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    subject_type: str,
+    subject_id: str | int,
+    at: datetime,
+    changes: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    if not transaction.get_connection().in_atomic_block:
+        msg = "audit_record must run inside the transaction of the change it records"
+        raise RuntimeError(msg)
+    context = current_context()
+    user = actor if actor is not None and actor.is_authenticated else None
+    return AuditEntry.objects.create(
+        at=at,
+        actor=user,
+        actor_label=str(user) if user is not None else "",
+        remote_addr=context.remote_addr,
+        channel=context.channel,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        changes=_plain(dict(changes or {})),
+    )

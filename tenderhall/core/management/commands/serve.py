@@ -1,0 +1,30 @@
+"""`tenderhall serve`: the platform over ASGI (uvicorn), with the in-process workers of the embedded mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve the platform over ASGI (uvicorn)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+        parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        import uvicorn
+
+        self.stdout.write(f"tenderhall on http://{options['host']}:{options['port']}/ (Ctrl-C stops it)")
+        uvicorn.run(
+            "config.asgi:application",
+            host=options["host"],
+            port=options["port"],
+            workers=options["workers"],
+            lifespan="off",
+            log_level="info",
+            proxy_headers=False,
+        )

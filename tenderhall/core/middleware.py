@@ -1,0 +1,36 @@
+"""Request middleware shared by every app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from tenderhall.core.audit import audit_context as _audit_context
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The peer address. Behind a proxy, deploy with the proxy setting REMOTE_ADDR (see docs/deployment.md)."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def security_headers(get_response: Handler) -> Handler:
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        return response
+
+    return middleware
+
+
+def audit_context(get_response: Handler) -> Handler:
+    def middleware(request: HttpRequest) -> HttpResponse:
+        channel = "api" if request.path.startswith("/api/") else "web"
+        with _audit_context(remote_addr=client_address(request), channel=channel):
+            return get_response(request)
+
+    return middleware

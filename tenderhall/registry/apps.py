@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RegistryConfig(AppConfig):
+    name = "tenderhall.registry"
+    label = "registry"
+    verbose_name = "Market-entity registry"
