@@ -9,6 +9,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from tenderhall.accounts.api import router as accounts_router
 from tenderhall.core.api import router as core_router
 from tenderhall.core.errors import DomainError
+from tenderhall.ledger.api import router as ledger_router
 from tenderhall.registry.api import router as registry_router
 
 api = NinjaAPI(
@@ -24,6 +25,7 @@ api = NinjaAPI(
 api.add_router("/accounts", accounts_router)
 api.add_router("/registry", registry_router)
 api.add_router("/audit", core_router)
+api.add_router("/ledger", ledger_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, details: object = None) -> HttpResponse:

@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/", include("tenderhall.accounts.urls")),
     path("registry/", include("tenderhall.registry.urls")),
     path("audit/", include("tenderhall.core.urls")),
+    path("", include("tenderhall.ledger.urls")),  # /ledger/... (C2SP tlog-tiles) and /witness/...
     path("", include("tenderhall.portal.urls")),
 ]
