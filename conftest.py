@@ -15,6 +15,7 @@ def _data_dir(settings: LazySettings, tmp_path: Path) -> Path:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     settings.TENDERHALL_DATA_DIR = data_dir
+    settings.PASSWORD_HASHERS = ["tenderhall.core.tests.hashers.TestArgon2PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {

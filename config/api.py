@@ -7,10 +7,10 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from tenderhall.accounts.api import router as accounts_router
-from tenderhall.core.api import router as core_router
 from tenderhall.core.errors import DomainError
 from tenderhall.ledger.api import router as ledger_router
 from tenderhall.registry.api import router as registry_router
+from tenderhall.supervision.api import router as audit_router
 
 api = NinjaAPI(
     title="tenderhall API",
@@ -24,11 +24,13 @@ api = NinjaAPI(
 )
 api.add_router("/accounts", accounts_router)
 api.add_router("/registry", registry_router)
-api.add_router("/audit", core_router)
+api.add_router("/audit", audit_router)
 api.add_router("/ledger", ledger_router)
 
 
-def _error(request: HttpRequest, status: int, code: str, message: str, details: object = None) -> HttpResponse:
+def _error(
+    request: HttpRequest, status: int, code: str, message: str, details: object = None
+) -> HttpResponse:
     body: dict[str, object] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
@@ -43,7 +45,10 @@ def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     fields = [
-        {"field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload")), "message": err["msg"]}
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload")),
+            "message": err["msg"],
+        }
         for err in exc.errors
     ]
     return _error(request, 422, "invalid_input", "The request has invalid fields; see details.", fields)
@@ -52,7 +57,9 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 @api.exception_handler(AuthenticationError)
 def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return _error(
-        request, 401, "not_authenticated",
+        request,
+        401,
+        "not_authenticated",
         "Sign in, or send a valid personal API token as 'Authorization: Bearer <token>'.",
     )
 

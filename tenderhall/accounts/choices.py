@@ -41,11 +41,10 @@ class Scope(models.TextChoices):
     CERTIFICATES_WRITE = "certificates:write", _("上传和撤销证书")
     AUDIT_READ = "audit:read", _("读取审计日志")
     TOKENS_WRITE = "tokens:write", _("管理API令牌")
+    ACCOUNTS_ADMIN = "accounts:admin", _("管理用户和角色")
 
 
 # Roles that act for the public interest or hold secrets: two-factor login is required.
-TWO_FACTOR_ROLES = frozenset(
-    {Role.AGENCY, Role.EXPERT, Role.OPENING_OFFICIAL, Role.REGULATOR, Role.OPERATOR}
-)
+TWO_FACTOR_ROLES = frozenset({Role.AGENCY, Role.EXPERT, Role.OPENING_OFFICIAL, Role.REGULATOR, Role.OPERATOR})
 # Roles whose grant names the market entity the person acts for.
 ENTITY_ROLES = frozenset({Role.TENDEREE, Role.AGENCY, Role.BIDDER})

@@ -116,8 +116,12 @@ class Certificate(models.Model):
     """An X.509 certificate accepted after path validation, bound to a user or to a market entity."""
 
     usage = models.CharField(max_length=12, choices=CertificateUsage.choices)
-    status = models.CharField(max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.ACCEPTED)
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="certificates")
+    status = models.CharField(
+        max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.ACCEPTED
+    )
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="certificates"
+    )
     entity = models.ForeignKey(
         "registry.MarketEntity", null=True, blank=True, on_delete=models.PROTECT, related_name="certificates"
     )

@@ -29,7 +29,8 @@ class AuditContext:
 
 
 _context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
-    "audit_context", default=AuditContext(remote_addr=None, channel="system")
+    "audit_context",
+    default=AuditContext(remote_addr=None, channel="system"),  # noqa: B039  # a frozen dataclass is immutable
 )
 
 MASK = "***"
@@ -88,7 +89,7 @@ def audit_record(
     user = actor if actor is not None and actor.is_authenticated else None
     return AuditEntry.objects.create(
         at=at,
-        actor=user,
+        actor_id=user.pk if user is not None else None,
         actor_label=str(user) if user is not None else "",
         remote_addr=context.remote_addr,
         channel=context.channel,

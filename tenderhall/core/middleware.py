@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 from tenderhall.core.audit import audit_context as _audit_context
 
@@ -13,7 +14,7 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 
 def client_address(request: HttpRequest) -> str | None:
-    """The peer address. Behind a proxy, deploy with the proxy setting REMOTE_ADDR (see docs/deployment.md)."""
+    """The peer address. Behind a proxy, the proxy must set REMOTE_ADDR (see docs/configuration.md)."""
     return request.META.get("REMOTE_ADDR") or None
 
 
@@ -32,5 +33,17 @@ def audit_context(get_response: Handler) -> Handler:
         channel = "api" if request.path.startswith("/api/") else "web"
         with _audit_context(remote_addr=client_address(request), channel=channel):
             return get_response(request)
+
+    return middleware
+
+
+def api_language(get_response: Handler) -> Handler:
+    """The API answers in English unless the client asks for a language; pages default to Chinese."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/") and "HTTP_ACCEPT_LANGUAGE" not in request.META:
+            translation.activate("en")
+            request.LANGUAGE_CODE = "en"
+        return get_response(request)
 
     return middleware

@@ -1,4 +1,6 @@
 from django.urls import path
 
+from tenderhall.portal import views
+
 app_name = "portal"
-urlpatterns: list[object] = []
+urlpatterns = [path("", views.home_view, name="home")]

@@ -64,7 +64,7 @@ class EntityVersion(models.Model):
 
 
 class Qualification(models.Model):
-    """A qualification certificate (资质): type, grade, issuer and validity, half-open [valid_from, valid_until)."""
+    """A qualification certificate (资质): type, grade, issuer, validity [valid_from, valid_until)."""
 
     entity = models.ForeignKey(MarketEntity, on_delete=models.CASCADE, related_name="qualifications")
     qualification_type = models.CharField(_("资质类别"), max_length=100)
@@ -77,8 +77,12 @@ class Qualification(models.Model):
     class Meta:
         ordering = ("qualification_type",)
         constraints = (
-            models.CheckConstraint(condition=Q(valid_until__gt=models.F("valid_from")), name="qualification_period"),
-            models.UniqueConstraint(fields=("entity", "qualification_type", "number"), name="qualification_once"),
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=models.F("valid_from")), name="qualification_period"
+            ),
+            models.UniqueConstraint(
+                fields=("entity", "qualification_type", "number"), name="qualification_once"
+            ),
         )
 
     def __str__(self) -> str:
@@ -97,7 +101,9 @@ class Person(models.Model):
 
     class Meta:
         ordering = ("full_name",)
-        constraints = (models.UniqueConstraint(fields=("entity", "id_number"), name="person_once_per_entity"),)
+        constraints = (
+            models.UniqueConstraint(fields=("entity", "id_number"), name="person_once_per_entity"),
+        )
 
     def __str__(self) -> str:
         return self.full_name

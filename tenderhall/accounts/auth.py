@@ -1,0 +1,67 @@
+"""API authentication: personal tokens with scopes, or the browser session (with CSRF and two-factor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+from ninja.security import SessionAuth as _NinjaSessionAuth
+
+from tenderhall.accounts import services
+from tenderhall.accounts.models import User
+from tenderhall.core import clock
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer th_...``: the token must carry the operation's scope."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__()
+        self.scope = scope
+
+    def authenticate(self, request: HttpRequest, token: str) -> User:
+        user, scopes = services.token_authenticate(token=token, now=clock.now())
+        if self.scope not in scopes:
+            raise services.InsufficientScope(
+                f"This API token lacks the scope {self.scope!r}; create a token that has it.",
+                details={"required_scope": self.scope},
+            )
+        request.user = user
+        return user
+
+
+class SessionAuth(_NinjaSessionAuth):
+    """The signed-in browser session; unsafe methods need the CSRF token. Two-factor must be complete."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = request.user
+        if not user.is_authenticated or not isinstance(user, User):
+            return None
+        if services.two_factor_required_for(user) and not user.two_factor_enabled:
+            return None
+        return user
+
+
+def authenticated(scope: str) -> list[Any]:
+    return [TokenAuth(scope), SessionAuth()]
+
+
+def request_user(request: HttpRequest) -> User:
+    """The authenticated user of an operation that declared ``auth=authenticated(...)``."""
+    user = request.auth  # type: ignore[attr-defined]  # set by ninja after authentication
+    assert isinstance(user, User)
+    return user
+
+
+def optional_user(request: HttpRequest, scope: str) -> User | None:
+    """For public operations: the token's or the session's user when there is one, else the public."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return TokenAuth(scope).authenticate(request, header[7:].strip())
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        return None
+    if services.two_factor_required_for(user) and not user.two_factor_enabled:
+        return None
+    return user

@@ -1,0 +1,68 @@
+"""Registry rules: which identifier an entity kind needs, and what a change to an entity means. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tenderhall.core.codes import CodeCheck, check_region_code, check_resident_id, check_uscc
+from tenderhall.registry.choices import EntityKind, SubRegistry
+
+# Changing one of these on an approved entity sends it back to the operator for review.
+REVIEWED_FIELDS = frozenset({"kind", "name", "identifier", "region_code", "legal_representative"})
+EDITABLE_FIELDS = ("name", "region_code", "address", "legal_representative", "contact_phone", "tags")
+INDIVIDUAL_BUSINESS_PREFIX = "92"
+
+
+def identifier_check(kind: str, identifier: str) -> CodeCheck:
+    if kind == EntityKind.NATURAL_PERSON:
+        return check_resident_id(identifier)
+    return check_uscc(identifier)
+
+
+def entity_problems(fields: Mapping[str, Any]) -> dict[str, str]:
+    """Per-field problems of an entity's registration data; the same reasons on the form and in the API."""
+    problems: dict[str, str] = {}
+    kind = fields.get("kind", "")
+    if kind not in EntityKind.values:
+        problems["kind"] = f"Choose the kind of entity: {', '.join(EntityKind.values)}."
+    if not str(fields.get("name", "")).strip():
+        problems["name"] = "Enter the registered name."
+    identifier = str(fields.get("identifier", "")).strip().upper()
+    if kind in EntityKind.values:
+        check = identifier_check(kind, identifier)
+        if not check.valid:
+            problems["identifier"] = check.reason
+        elif kind != EntityKind.NATURAL_PERSON:
+            is_individual = identifier.startswith(INDIVIDUAL_BUSINESS_PREFIX)
+            if kind == EntityKind.INDIVIDUAL_BUSINESS and not is_individual:
+                problems["identifier"] = (
+                    "An individual business's code starts with 92; check the kind or the code."
+                )
+            elif kind != EntityKind.INDIVIDUAL_BUSINESS and is_individual:
+                problems["identifier"] = (
+                    "Codes starting with 92 belong to individual businesses: choose that kind."
+                )
+    region = str(fields.get("region_code", "")).strip()
+    region_check = check_region_code(region)
+    if not region_check.valid:
+        problems["region_code"] = region_check.reason
+    if kind != EntityKind.NATURAL_PERSON and not str(fields.get("legal_representative", "")).strip():
+        problems["legal_representative"] = "Enter the legal representative or person in charge."
+    tags = fields.get("tags", [])
+    unknown = [t for t in tags if t not in SubRegistry.values] if isinstance(tags, list) else ["?"]
+    if unknown:
+        problems["tags"] = (
+            f"Unknown sub-registries {', '.join(map(str, unknown))}: use {', '.join(SubRegistry.values)}."
+        )
+    return problems
+
+
+def default_region(kind: str, identifier: str) -> str:
+    """The region code carried by the identifier: USCC positions 3-8, resident ID positions 1-6."""
+    identifier = identifier.strip().upper()
+    return identifier[:6] if kind == EntityKind.NATURAL_PERSON else identifier[2:8]
+
+
+def needs_review(changed: set[str]) -> bool:
+    return bool(changed & REVIEWED_FIELDS)

@@ -1,0 +1,369 @@
+"""Registry writes. Every change makes a new immutable version; approval is a ledger leaf."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from tenderhall.accounts.choices import ENTITY_ROLES, Role
+from tenderhall.accounts.models import Certificate, User
+from tenderhall.accounts.selectors import entity_ids_for_user, user_has_role
+from tenderhall.accounts.services import certificate_accept, role_grant_unchecked
+from tenderhall.core.audit import audit_record, diff
+from tenderhall.core.codes import check_resident_id
+from tenderhall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from tenderhall.core.hashing import canonical_json, sha256_hex
+from tenderhall.ledger.services import ledger_append
+from tenderhall.registry import rules
+from tenderhall.registry.choices import EntityKind, EntityStatus
+from tenderhall.registry.models import EntityVersion, MarketEntity, Person, Qualification
+
+ENTITY_FIELDS = (
+    "kind",
+    "name",
+    "identifier",
+    "org_code",
+    "region_code",
+    "address",
+    "legal_representative",
+    "contact_phone",
+    "tags",
+    "status",
+    "rejection_reason",
+)
+
+
+class EntityAlreadyRegistered(Conflict):
+    code = "entity_already_registered"
+
+
+class EntityInvalid(InvalidInput):
+    code = "entity_invalid"
+
+
+class ReviewNotPending(DomainError):
+    code = "review_not_pending"
+    status = 409
+
+
+def entity_snapshot(entity: MarketEntity) -> dict[str, Any]:
+    """Everything an entity version records: its fields, qualifications and personnel."""
+    snapshot: dict[str, Any] = {field: getattr(entity, field) for field in ENTITY_FIELDS}
+    snapshot["qualifications"] = [
+        {
+            "qualification_type": q.qualification_type,
+            "grade": q.grade,
+            "number": q.number,
+            "issuer": q.issuer,
+            "valid_from": q.valid_from.isoformat(),
+            "valid_until": q.valid_until.isoformat(),
+        }
+        for q in entity.qualifications.order_by("qualification_type", "number")
+    ]
+    snapshot["personnel"] = [
+        {
+            "full_name": p.full_name,
+            "id_number": p.id_number,
+            "position": p.position,
+            "title": p.title,
+            "certificate_number": p.certificate_number,
+        }
+        for p in entity.personnel.order_by("id_number")
+    ]
+    return snapshot
+
+
+def snapshot_hash(snapshot: dict[str, Any]) -> str:
+    return "sha256:" + sha256_hex(canonical_json(snapshot))
+
+
+def _new_version(*, entity: MarketEntity, actor: User, now: datetime, change: str) -> EntityVersion:
+    previous = entity.versions.order_by("-version").first()
+    before = previous.snapshot if previous else {}
+    after = entity_snapshot(entity)
+    version = EntityVersion.objects.create(
+        entity=entity, version=entity.version, snapshot=after, changed_by=actor, changed_at=now, change=change
+    )
+    audit_record(
+        actor=actor,
+        action=f"registry:entity:{change}",
+        subject_type="entity",
+        subject_id=entity.pk,
+        at=now,
+        changes=diff(before, after),
+    )
+    return version
+
+
+def _lock(entity_id: int) -> MarketEntity:
+    return MarketEntity.objects.select_for_update().get(pk=entity_id)
+
+
+def _require_editor(actor: User, entity: MarketEntity) -> None:
+    if entity.pk not in entity_ids_for_user(actor) and not user_has_role(actor, Role.OPERATOR):
+        raise PermissionDenied("Only the people acting for this entity, or an operator, may change it.")
+
+
+def entity_register(
+    *,
+    actor: User,
+    kind: str,
+    name: str,
+    identifier: str,
+    role: str,
+    now: datetime,
+    region_code: str = "",
+    address: str = "",
+    legal_representative: str = "",
+    contact_phone: str = "",
+    tags: list[str] | None = None,
+) -> MarketEntity:
+    """Register an entity for review; the registrant acts for it in the given role."""
+    identifier = identifier.strip().upper()
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "name": name.strip(),
+        "identifier": identifier,
+        "region_code": region_code.strip() or rules.default_region(kind, identifier),
+        "address": address.strip(),
+        "legal_representative": legal_representative.strip(),
+        "contact_phone": contact_phone.strip(),
+        "tags": sorted(set(tags or [])),
+    }
+    problems = rules.entity_problems(fields)
+    if role not in ENTITY_ROLES:
+        problems["role"] = f"Choose how you act for the entity: {', '.join(sorted(ENTITY_ROLES))}."
+    if problems:
+        raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
+    org_code = identifier[8:17] if kind != EntityKind.NATURAL_PERSON else ""
+    with transaction.atomic():
+        if MarketEntity.objects.filter(identifier=identifier).exists():
+            raise EntityAlreadyRegistered(
+                "This entity is already registered on the platform (register once): ask its administrator "
+                "to add you, or contact the trading centre.",
+                details={"fields": {"identifier": "registered"}},
+            )
+        try:
+            with transaction.atomic():
+                entity = MarketEntity.objects.create(
+                    **fields,
+                    org_code=org_code,
+                    status=EntityStatus.PENDING,
+                    registered_by=actor,
+                    registered_at=now,
+                    version=1,
+                )
+        except IntegrityError:
+            raise EntityAlreadyRegistered(
+                "This entity was registered a moment ago by someone else."
+            ) from None
+        role_grant_unchecked(user=actor, role=role, entity_id=entity.pk, granted_by=None, now=now)
+        _new_version(entity=entity, actor=actor, now=now, change="registered")
+    return entity
+
+
+def entity_update(*, actor: User, entity_id: int, changes: dict[str, Any], now: datetime) -> MarketEntity:
+    unknown = sorted(set(changes) - set(rules.EDITABLE_FIELDS))
+    if unknown:
+        raise EntityInvalid(
+            f"These fields cannot be changed here: {', '.join(unknown)}.", details={"fields": unknown}
+        )
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        _require_editor(actor, entity)
+        cleaned = {k: (sorted(set(v)) if k == "tags" else str(v).strip()) for k, v in changes.items()}
+        changed = {k for k, v in cleaned.items() if getattr(entity, k) != v}
+        if not changed:
+            return entity
+        proposed = {f: getattr(entity, f) for f in ENTITY_FIELDS} | cleaned
+        problems = {k: v for k, v in rules.entity_problems(proposed).items() if k in changed}
+        if problems:
+            raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
+        for key in changed:
+            setattr(entity, key, cleaned[key])
+        update = [*changed, "version"]
+        if entity.status == EntityStatus.APPROVED and rules.needs_review(changed):
+            entity.status = EntityStatus.PENDING
+            update.append("status")
+        entity.version += 1
+        entity.save(update_fields=update)
+        _new_version(entity=entity, actor=actor, now=now, change="updated")
+    return entity
+
+
+def entity_approve(*, actor: User, entity_id: int, now: datetime) -> MarketEntity:
+    if not user_has_role(actor, Role.OPERATOR):
+        raise PermissionDenied("Only the trading centre's operators review entities.")
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        if entity.status != EntityStatus.PENDING:
+            raise ReviewNotPending(f"This entity is {entity.status}, not pending review.")
+        entity.status, entity.rejection_reason = EntityStatus.APPROVED, ""
+        entity.reviewed_by, entity.reviewed_at = actor, now
+        entity.version += 1
+        entity.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at", "version"])
+        version = _new_version(entity=entity, actor=actor, now=now, change="approved")
+        ledger_append(
+            event_type="registry:entity:approved",
+            subjects={"entity": str(entity.pk)},
+            hashes={"snapshot": snapshot_hash(version.snapshot)},
+            actor=f"user:{actor.pk}",
+            at=now,
+            data={"identifier": entity.identifier, "name": entity.name, "version": entity.version},
+        )
+    return entity
+
+
+def entity_reject(*, actor: User, entity_id: int, reason: str, now: datetime) -> MarketEntity:
+    if not user_has_role(actor, Role.OPERATOR):
+        raise PermissionDenied("Only the trading centre's operators review entities.")
+    if not reason.strip():
+        raise InvalidInput(
+            "Give the reason for the rejection, so the applicant can correct it.",
+            details={"fields": {"reason": "required"}},
+        )
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        if entity.status != EntityStatus.PENDING:
+            raise ReviewNotPending(f"This entity is {entity.status}, not pending review.")
+        entity.status, entity.rejection_reason = EntityStatus.REJECTED, reason.strip()
+        entity.reviewed_by, entity.reviewed_at = actor, now
+        entity.version += 1
+        entity.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at", "version"])
+        _new_version(entity=entity, actor=actor, now=now, change="rejected")
+    return entity
+
+
+def entity_resubmit(*, actor: User, entity_id: int, now: datetime) -> MarketEntity:
+    """After a rejection and corrections, ask for review again."""
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        _require_editor(actor, entity)
+        if entity.status != EntityStatus.REJECTED:
+            raise ReviewNotPending(f"Only a rejected entity can be resubmitted; this one is {entity.status}.")
+        entity.status, entity.rejection_reason = EntityStatus.PENDING, ""
+        entity.version += 1
+        entity.save(update_fields=["status", "rejection_reason", "version"])
+        _new_version(entity=entity, actor=actor, now=now, change="resubmitted")
+    return entity
+
+
+def qualification_add(
+    *,
+    actor: User,
+    entity_id: int,
+    qualification_type: str,
+    grade: str,
+    number: str,
+    issuer: str,
+    valid_from: date,
+    valid_until: date,
+    now: datetime,
+) -> Qualification:
+    problems: dict[str, str] = {}
+    if not qualification_type.strip():
+        problems["qualification_type"] = "Enter the qualification's type."
+    if not number.strip():
+        problems["number"] = "Enter the certificate number."
+    if not issuer.strip():
+        problems["issuer"] = "Enter the issuing authority."
+    if valid_until <= valid_from:
+        problems["valid_until"] = "The end of validity must come after its start."
+    if problems:
+        raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        _require_editor(actor, entity)
+        try:
+            with transaction.atomic():
+                qualification = Qualification.objects.create(
+                    entity=entity,
+                    qualification_type=qualification_type.strip(),
+                    grade=grade.strip(),
+                    number=number.strip(),
+                    issuer=issuer.strip(),
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                )
+        except IntegrityError:
+            raise Conflict("This qualification is already recorded.") from None
+        entity.version += 1
+        entity.save(update_fields=["version"])
+        _new_version(entity=entity, actor=actor, now=now, change="qualification_added")
+    return qualification
+
+
+def qualification_remove(*, actor: User, entity_id: int, qualification_id: int, now: datetime) -> None:
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        _require_editor(actor, entity)
+        deleted, _ = Qualification.objects.filter(pk=qualification_id, entity=entity).delete()
+        if not deleted:
+            raise InvalidInput("This entity has no such qualification.")
+        entity.version += 1
+        entity.save(update_fields=["version"])
+        _new_version(entity=entity, actor=actor, now=now, change="qualification_removed")
+
+
+def person_add(
+    *,
+    actor: User,
+    entity_id: int,
+    full_name: str,
+    id_number: str,
+    position: str,
+    title: str,
+    certificate_number: str,
+    now: datetime,
+) -> Person:
+    id_number = id_number.strip().upper()
+    problems: dict[str, str] = {}
+    if not full_name.strip():
+        problems["full_name"] = "Enter the person's name."
+    check = check_resident_id(id_number)
+    if not check.valid:
+        problems["id_number"] = check.reason
+    if problems:
+        raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        _require_editor(actor, entity)
+        try:
+            with transaction.atomic():
+                person = Person.objects.create(
+                    entity=entity,
+                    full_name=full_name.strip(),
+                    id_number=id_number,
+                    position=position.strip(),
+                    title=title.strip(),
+                    certificate_number=certificate_number.strip(),
+                )
+        except IntegrityError:
+            raise Conflict("This person is already on the entity's personnel list.") from None
+        entity.version += 1
+        entity.save(update_fields=["version"])
+        _new_version(entity=entity, actor=actor, now=now, change="person_added")
+    return person
+
+
+def person_remove(*, actor: User, entity_id: int, person_id: int, now: datetime) -> None:
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        _require_editor(actor, entity)
+        deleted, _ = Person.objects.filter(pk=person_id, entity=entity).delete()
+        if not deleted:
+            raise InvalidInput("This entity has no such person.")
+        entity.version += 1
+        entity.save(update_fields=["version"])
+        _new_version(entity=entity, actor=actor, now=now, change="person_removed")
+
+
+def entity_certificate_upload(
+    *, actor: User, entity_id: int, data: bytes, usage: str, now: datetime
+) -> Certificate:
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        _require_editor(actor, entity)
+        return certificate_accept(actor=actor, data=data, usage=usage, now=now, entity_id=entity.pk)

@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from tenderhall.accounts.choices import Role
+from tenderhall.accounts.models import RoleGrant
+from tenderhall.accounts.tests.factories import NOW, make_user
+from tenderhall.core.errors import Conflict, InvalidInput, PermissionDenied
+from tenderhall.core.models import AuditEntry
+from tenderhall.ledger.models import Leaf
+from tenderhall.registry import services
+from tenderhall.registry.choices import EntityKind, EntityStatus
+from tenderhall.registry.models import EntityVersion, MarketEntity
+from tenderhall.registry.tests.factories import make_entity, make_operator, uscc
+
+pytestmark = pytest.mark.django_db
+
+
+def test_registration_makes_a_pending_entity_version_one_and_a_role_for_the_registrant():
+    # given
+    user = make_user()
+    # when
+    entity = services.entity_register(
+        actor=user,
+        kind=EntityKind.LEGAL_PERSON,
+        name="江城建工集团有限公司",
+        identifier="91350100m000100y43",
+        role=Role.BIDDER,
+        legal_representative="王国栋",
+        now=NOW,
+    )
+    # then
+    assert (entity.identifier, entity.org_code, entity.region_code) == (
+        "91350100M000100Y43",
+        "M000100Y4",
+        "350100",
+    )
+    assert (entity.status, entity.version) == (EntityStatus.PENDING, 1)
+    assert RoleGrant.objects.get(user=user, entity=entity).role == Role.BIDDER
+    version = EntityVersion.objects.get(entity=entity)
+    assert (version.version, version.change, version.snapshot["name"]) == (
+        1,
+        "registered",
+        "江城建工集团有限公司",
+    )
+    assert (
+        AuditEntry.objects.filter(action="registry:entity:registered", subject_id=str(entity.pk)).count() == 1
+    )
+
+
+def test_letter_prefixed_codes_register():
+    entity = services.entity_register(
+        actor=make_user(),
+        kind=EntityKind.OTHER_ORGANISATION,
+        name="某村股份经济合作社",
+        identifier="N2330784MF0000005A",
+        role=Role.TENDEREE,
+        legal_representative="李四",
+        now=NOW,
+    )
+    assert entity.region_code == "330784"
+
+
+def test_an_invalid_code_is_refused_with_the_reason_on_the_field_and_nothing_stored():
+    with pytest.raises(services.EntityInvalid) as raised:
+        services.entity_register(
+            actor=make_user(),
+            kind=EntityKind.LEGAL_PERSON,
+            name="甲公司",
+            identifier="91110000600037341N",
+            role=Role.BIDDER,
+            legal_representative="张三",
+            now=NOW,
+        )
+    assert "expected L" in raised.value.details["fields"]["identifier"]
+    assert not MarketEntity.objects.exists()
+    assert not RoleGrant.objects.filter(entity__isnull=False).exists()
+
+
+def test_an_entity_registers_once_platform_wide():
+    entity = make_entity()
+    with pytest.raises(services.EntityAlreadyRegistered) as raised:
+        services.entity_register(
+            actor=make_user(),
+            kind=EntityKind.LEGAL_PERSON,
+            name="另一个名字",
+            identifier=entity.identifier,
+            role=Role.BIDDER,
+            legal_representative="张三",
+            now=NOW,
+        )
+    assert raised.value.code == "entity_already_registered"
+    assert MarketEntity.objects.count() == 1
+
+
+def test_an_individual_business_needs_a_92_code():
+    with pytest.raises(services.EntityInvalid) as raised:
+        services.entity_register(
+            actor=make_user(),
+            kind=EntityKind.INDIVIDUAL_BUSINESS,
+            name="李记五金店",
+            identifier=uscc(900),
+            role=Role.BIDDER,
+            legal_representative="李四",
+            now=NOW,
+        )
+    assert "92" in raised.value.details["fields"]["identifier"]
+
+
+def test_approval_is_versioned_audited_and_a_ledger_leaf_in_the_same_transaction():
+    # given
+    operator = make_operator()
+    entity = make_entity()
+    # when
+    services.entity_approve(actor=operator, entity_id=entity.pk, now=NOW)
+    # then
+    entity.refresh_from_db()
+    assert (entity.status, entity.version, entity.reviewed_by) == (EntityStatus.APPROVED, 2, operator)
+    leaf = Leaf.objects.get(event_type="registry:entity:approved")
+    event = json.loads(bytes(leaf.data))
+    assert event["subjects"] == {"entity": str(entity.pk)}
+    assert event["hashes"]["snapshot"] == services.snapshot_hash(entity.versions.get(version=2).snapshot)
+    assert event["data"]["identifier"] == entity.identifier
+    assert leaf.record_key == f"entity:{entity.pk}"
+
+
+def test_only_operators_approve_and_only_pending_entities():
+    entity = make_entity()
+    with pytest.raises(PermissionDenied):
+        services.entity_approve(actor=make_user(), entity_id=entity.pk, now=NOW)
+    operator = make_operator()
+    services.entity_approve(actor=operator, entity_id=entity.pk, now=NOW)
+    with pytest.raises(services.ReviewNotPending):
+        services.entity_approve(actor=operator, entity_id=entity.pk, now=NOW)
+    assert Leaf.objects.filter(event_type="registry:entity:approved").count() == 1
+
+
+def test_a_rejection_needs_a_reason_and_the_entity_can_be_resubmitted():
+    operator = make_operator()
+    registrant = make_user()
+    entity = make_entity(registrant=registrant)
+    with pytest.raises(InvalidInput):
+        services.entity_reject(actor=operator, entity_id=entity.pk, reason="  ", now=NOW)
+    services.entity_reject(actor=operator, entity_id=entity.pk, reason="营业执照照片不清晰", now=NOW)
+    entity.refresh_from_db()
+    assert (entity.status, entity.rejection_reason) == (EntityStatus.REJECTED, "营业执照照片不清晰")
+    services.entity_resubmit(actor=registrant, entity_id=entity.pk, now=NOW)
+    entity.refresh_from_db()
+    assert (entity.status, entity.rejection_reason, entity.version) == (EntityStatus.PENDING, "", 3)
+
+
+def test_changing_an_approved_entitys_name_sends_it_back_to_review_but_a_phone_change_does_not():
+    operator = make_operator()
+    registrant = make_user()
+    entity = make_entity(registrant=registrant, approved_by=operator)
+    services.entity_update(
+        actor=registrant, entity_id=entity.pk, changes={"contact_phone": "02788886666"}, now=NOW
+    )
+    entity.refresh_from_db()
+    assert (entity.status, entity.version) == (EntityStatus.APPROVED, 3)
+    services.entity_update(actor=registrant, entity_id=entity.pk, changes={"name": "新名称有限公司"}, now=NOW)
+    entity.refresh_from_db()
+    assert (entity.status, entity.version, entity.name) == (EntityStatus.PENDING, 4, "新名称有限公司")
+    changes = [v.change for v in entity.versions.order_by("version")]
+    assert changes == ["registered", "approved", "updated", "updated"]
+
+
+def test_strangers_cannot_change_an_entity_and_nothing_changes():
+    entity = make_entity()
+    with pytest.raises(PermissionDenied):
+        services.entity_update(actor=make_user(), entity_id=entity.pk, changes={"name": "劫持"}, now=NOW)
+    entity.refresh_from_db()
+    assert (entity.name.startswith("测试建设有限公司"), entity.version) == (True, 1)
+
+
+def test_identity_fields_cannot_be_changed_by_update():
+    registrant = make_user()
+    entity = make_entity(registrant=registrant)
+    with pytest.raises(services.EntityInvalid):
+        services.entity_update(
+            actor=registrant, entity_id=entity.pk, changes={"identifier": uscc(999)}, now=NOW
+        )
+
+
+def test_qualifications_and_personnel_are_versioned_in_the_snapshot():
+    registrant = make_user()
+    entity = make_entity(registrant=registrant)
+    services.qualification_add(
+        actor=registrant,
+        entity_id=entity.pk,
+        qualification_type="建筑工程施工总承包",
+        grade="一级",
+        number="D142000001",
+        issuer="湖北省住房和城乡建设厅",
+        valid_from=date(2024, 1, 1),
+        valid_until=date(2029, 1, 1),
+        now=NOW,
+    )
+    person = services.person_add(
+        actor=registrant,
+        entity_id=entity.pk,
+        full_name="李工",
+        id_number="360426199101010071",
+        position="项目经理",
+        title="一级建造师",
+        certificate_number="鄂142000000001",
+        now=NOW,
+    )
+    latest = entity.versions.order_by("-version").first()
+    assert latest is not None
+    assert latest.snapshot["qualifications"][0]["grade"] == "一级"
+    assert latest.snapshot["personnel"][0]["full_name"] == "李工"
+    with pytest.raises(Conflict):
+        services.person_add(
+            actor=registrant,
+            entity_id=entity.pk,
+            full_name="李工",
+            id_number="360426199101010071",
+            position="",
+            title="",
+            certificate_number="",
+            now=NOW,
+        )
+    services.person_remove(actor=registrant, entity_id=entity.pk, person_id=person.pk, now=NOW)
+    entity.refresh_from_db()
+    assert entity.version == 4
+
+
+def test_a_qualification_must_end_after_it_starts():
+    registrant = make_user()
+    entity = make_entity(registrant=registrant)
+    with pytest.raises(services.EntityInvalid) as raised:
+        services.qualification_add(
+            actor=registrant,
+            entity_id=entity.pk,
+            qualification_type="甲",
+            grade="",
+            number="1",
+            issuer="乙",
+            valid_from=date(2025, 1, 1),
+            valid_until=date(2025, 1, 1),
+            now=NOW,
+        )
+    assert set(raised.value.details["fields"]) == {"valid_until"}

@@ -1,0 +1,316 @@
+"""Every API operation × every kind of actor, with the exact status each must get.
+
+A denied request must change nothing: no audit entry, no ledger leaf. The table must name every operation
+of the OpenAPI document, so a new endpoint cannot ship without its row.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from config.api import api
+from tenderhall.accounts import services as account_services
+from tenderhall.accounts.choices import Role, Scope
+from tenderhall.accounts.demo_ca import demo_ca_load_or_create
+from tenderhall.accounts.models import User
+from tenderhall.accounts.tests.factories import make_user
+from tenderhall.core import clock
+from tenderhall.core.models import AuditEntry
+from tenderhall.ledger.models import Leaf
+from tenderhall.registry import services as registry_services
+from tenderhall.registry.models import MarketEntity
+from tenderhall.registry.tests.factories import make_entity, uscc
+
+ACTORS = ("anonymous", "user", "owner", "stranger", "operator", "regulator")
+ALL_SCOPES = tuple(Scope.values)
+_unique = itertools.count(5000)
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    entity: MarketEntity
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+
+
+def certificate_pem(common_name: str, serial_number: str, usage: str = "signing") -> str:
+    ca = demo_ca_load_or_create(Path(settings.TENDERHALL_DATA_DIR) / "demo-ca", now=clock.now())
+    _key, cert = ca.issue_key_and_certificate(
+        common_name=common_name, serial_number=serial_number, usage=usage, now=clock.now()
+    )
+    return cert.decode()
+
+
+def build_world(entity_state: str) -> World:
+    now = clock.now()
+    users = {
+        "user": make_user(now=now),
+        "owner": make_user(now=now),
+        "stranger": make_user(now=now),
+        "operator": make_user(role=Role.OPERATOR, now=now),
+        "regulator": make_user(role=Role.REGULATOR, now=now),
+    }
+    make_entity(registrant=users["stranger"], approved_by=users["operator"], now=now)
+    entity = make_entity(registrant=users["owner"], now=now)
+    if entity_state == "rejected":
+        registry_services.entity_reject(
+            actor=users["operator"], entity_id=entity.pk, reason="材料不全", now=now
+        )
+    world = World(users=users, entity=entity)
+    for name, user in users.items():
+        issued = account_services.token_create(
+            user=user, name="matrix", scopes=ALL_SCOPES, expires_at=None, now=now
+        )
+        world.headers[name] = {"HTTP_AUTHORIZATION": f"Bearer {issued.token}"}
+        world.ids[f"token:{name}"] = issued.record.pk
+    world.headers["anonymous"] = {}
+    world.ids["grant"] = account_services.role_grant_unchecked(
+        user=users["user"], role=Role.EXPERT, entity_id=None, granted_by=None, now=now
+    ).pk
+    world.ids["qualification"] = registry_services.qualification_add(
+        actor=users["owner"],
+        entity_id=entity.pk,
+        qualification_type="市政公用工程施工总承包",
+        grade="二级",
+        number=f"Q{next(_unique)}",
+        issuer="江城市住房和城乡建设局",
+        valid_from=now.date(),
+        valid_until=now.date().replace(year=now.year + 3),
+        now=now,
+    ).pk
+    world.ids["person"] = registry_services.person_add(
+        actor=users["owner"],
+        entity_id=entity.pk,
+        full_name="李工",
+        id_number="360426199101010071",
+        position="项目经理",
+        title="二级建造师",
+        certificate_number="",
+        now=now,
+    ).pk
+    world.ids["certificate"] = account_services.certificate_accept(
+        actor=users["owner"],
+        user=users["owner"],
+        data=certificate_pem("李工", "360426199101010071").encode(),
+        usage="signing",
+        now=now,
+    ).pk
+    return world
+
+
+def new_user_body(_: World) -> dict[str, Any]:
+    n = next(_unique)
+    from tenderhall.accounts.tests.factories import resident_id
+
+    return {
+        "username": f"new{n}",
+        "password": "a-long-enough-passphrase",
+        "full_name": "新用户",
+        "id_type": "resident_id",
+        "id_number": resident_id(n),
+        "phone": "13912345678",
+        "email": f"new{n}@example.invalid",
+    }
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    expected: dict[str, int]
+    body: Callable[[World], Any] | None = None
+    entity_state: str = "pending"
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ACTORS, status)
+
+
+def signed_in(status: int, **overrides: int) -> dict[str, int]:
+    return {"anonymous": 401, **dict.fromkeys(ACTORS[1:], status), **overrides}
+
+
+HIDDEN = {"user": 404, "stranger": 404}
+SUPERVISORS_ONLY = {"user": 404, "owner": 404, "stranger": 404}
+OWNER_OR_OPERATOR = {**HIDDEN, "regulator": 403}
+
+MATRIX: dict[str, Row] = {
+    "user_register": Row("post", "/accounts/users", everyone(201), new_user_body),
+    "user_me": Row("get", "/accounts/me", signed_in(200)),
+    "user_list": Row("get", "/accounts/users", signed_in(200, **SUPERVISORS_ONLY)),
+    "role_grant": Row(
+        "post",
+        "/accounts/users/{user}/roles",
+        signed_in(201, **SUPERVISORS_ONLY, regulator=403),
+        lambda w: {"role": "opening_official"},
+    ),
+    "role_revoke": Row(
+        "delete", "/accounts/users/{user}/roles/{grant}", signed_in(204, **SUPERVISORS_ONLY, regulator=403)
+    ),
+    "token_list": Row("get", "/accounts/tokens", signed_in(200)),
+    "token_create": Row(
+        "post", "/accounts/tokens", signed_in(201), lambda w: {"name": "n", "scopes": ["audit:read"]}
+    ),
+    "token_revoke": Row("delete", "/accounts/tokens/{owner_token}", signed_in(404, owner=204)),
+    "certificate_list_mine": Row("get", "/accounts/me/certificates", signed_in(200)),
+    "certificate_upload_mine": Row(
+        "post",
+        "/accounts/me/certificates",
+        signed_in(201),
+        lambda w: {"usage": "signing", "pem": certificate_pem("某人", str(next(_unique)))},
+    ),
+    "certificate_revoke": Row(
+        "post", "/accounts/certificates/{certificate}/revoke", signed_in(404, owner=200, operator=200)
+    ),
+    "codes_check": Row(
+        "post", "/registry/check-codes", everyone(200), lambda w: {"codes": ["91350100M000100Y43"]}
+    ),
+    "entity_list": Row("get", "/registry/entities", everyone(200)),
+    "entity_register": Row(
+        "post",
+        "/registry/entities",
+        signed_in(201),
+        lambda w: {
+            "kind": "legal_person",
+            "name": "新登记有限公司",
+            "identifier": uscc(next(_unique)),
+            "role": "bidder",
+            "legal_representative": "赵六",
+        },
+    ),
+    "entity_get": Row("get", "/registry/entities/{entity}", {**everyone(200), "anonymous": 404, **HIDDEN}),
+    "entity_update": Row(
+        "patch",
+        "/registry/entities/{entity}",
+        signed_in(200, **OWNER_OR_OPERATOR),
+        lambda w: {"contact_phone": "02766668888"},
+    ),
+    "entity_versions": Row("get", "/registry/entities/{entity}/versions", signed_in(200, **HIDDEN)),
+    "entity_resubmit": Row(
+        "post",
+        "/registry/entities/{entity}/resubmit",
+        signed_in(200, **OWNER_OR_OPERATOR),
+        entity_state="rejected",
+    ),
+    "entity_review_queue": Row(
+        "get", "/registry/review-queue", signed_in(200, **SUPERVISORS_ONLY, regulator=404)
+    ),
+    "entity_approve": Row(
+        "post", "/registry/entities/{entity}/approve", signed_in(200, **HIDDEN, owner=403, regulator=403)
+    ),
+    "entity_reject": Row(
+        "post",
+        "/registry/entities/{entity}/reject",
+        signed_in(200, **HIDDEN, owner=403, regulator=403),
+        lambda w: {"reason": "资质证书过期"},
+    ),
+    "qualification_add": Row(
+        "post",
+        "/registry/entities/{entity}/qualifications",
+        signed_in(201, **OWNER_OR_OPERATOR),
+        lambda w: {
+            "qualification_type": "电子与智能化工程专业承包",
+            "grade": "二级",
+            "number": f"Z{next(_unique)}",
+            "issuer": "湖北省住房和城乡建设厅",
+            "valid_from": "2025-01-01",
+            "valid_until": "2030-01-01",
+        },
+    ),
+    "qualification_remove": Row(
+        "delete",
+        "/registry/entities/{entity}/qualifications/{qualification}",
+        signed_in(204, **OWNER_OR_OPERATOR),
+    ),
+    "person_add": Row(
+        "post",
+        "/registry/entities/{entity}/personnel",
+        signed_in(201, **OWNER_OR_OPERATOR),
+        lambda w: {"full_name": "王工", "id_number": "11010519491231002X"},
+    ),
+    "person_remove": Row(
+        "delete", "/registry/entities/{entity}/personnel/{person}", signed_in(204, **OWNER_OR_OPERATOR)
+    ),
+    "entity_certificate_list": Row(
+        "get", "/registry/entities/{entity}/certificates", {**everyone(200), "anonymous": 404, **HIDDEN}
+    ),
+    "entity_certificate_upload": Row(
+        "post",
+        "/registry/entities/{entity}/certificates",
+        signed_in(201, **OWNER_OR_OPERATOR),
+        lambda w: {
+            "usage": "encryption",
+            "pem": certificate_pem(w.entity.name, w.entity.identifier, "encryption"),
+        },
+    ),
+    "audit_entry_list": Row("get", "/audit/entries", signed_in(200, **SUPERVISORS_ONLY)),
+}
+
+
+def openapi_operations() -> dict[str, tuple[str, str]]:
+    schema = api.get_openapi_schema()
+    return {
+        operation["operationId"]: (method, path)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+    }
+
+
+def test_the_matrix_names_every_operation_of_the_api_with_its_method_and_path():
+    operations = {k: v for k, v in openapi_operations().items() if not v[1].startswith("/api/v1/ledger/")}
+    assert set(MATRIX) == set(operations)
+    for operation_id, row in MATRIX.items():
+        method, path = operations[operation_id]
+        assert (method, path) == (
+            row.method,
+            "/api/v1"
+            + row.path.replace("{user}", "{user_id}")
+            .replace("{grant}", "{grant_id}")
+            .replace("{owner_token}", "{token_id}")
+            .replace("{certificate}", "{certificate_id}")
+            .replace("{entity}", "{entity_id}")
+            .replace("{qualification}", "{qualification_id}")
+            .replace("{person}", "{person_id}"),
+        ), operation_id
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("operation_id", sorted(MATRIX))
+def test_authorization(operation_id: str, actor: str) -> None:
+    # given
+    row = MATRIX[operation_id]
+    world = build_world(row.entity_state)
+    path = "/api/v1" + row.path.format(
+        user=world.users["user"].pk,
+        grant=world.ids["grant"],
+        owner_token=world.ids["token:owner"],
+        certificate=world.ids["certificate"],
+        entity=world.entity.pk,
+        qualification=world.ids["qualification"],
+        person=world.ids["person"],
+    )
+    body = row.body(world) if row.body else None
+    audit_before, leaves_before = AuditEntry.objects.count(), Leaf.objects.count()
+    client = Client()
+    # when
+    call = getattr(client, row.method)
+    kwargs: dict[str, Any] = dict(world.headers[actor])
+    if body is not None:
+        kwargs |= {"data": body, "content_type": "application/json"}
+    response = call(path, **kwargs)
+    # then
+    expected = row.expected[actor]
+    assert response.status_code == expected, (operation_id, actor, response.content[:300])
+    if expected >= 400:
+        assert response.json()["code"], response.content
+        assert (AuditEntry.objects.count(), Leaf.objects.count()) == (audit_before, leaves_before)
