@@ -132,7 +132,7 @@ class Ed25519Verifier:
 
 def parse_vkey(vkey: str) -> Ed25519Verifier:
     """Read ``name+hexkeyid+base64(type || key)``; the key ID must match the name and key."""
-    parts = vkey.strip().split("+")
+    parts = vkey.strip().split("+", 2)  # the base64 key itself may contain "+"
     if len(parts) != 3:
         msg = f"a verifier key reads name+keyid+key, got {vkey!r}"
         raise NoteError(msg)

@@ -201,3 +201,13 @@ def test_witness_response_lines_parse():
     assert parse_signature_lines(line) == [witness.cosign(Checkpoint(ORIGIN, 5, ROOT).text(), 42)]
     with pytest.raises(NoteError, match="signature lines must end with a newline"):
         parse_signature_lines(line.rstrip("\n"))
+
+
+def test_a_vkey_whose_base64_contains_plus_signs_parses():
+    # given: a key whose encoding contains '+' (found by a failing run)
+    vkey = "tenderhall.example/ledger+6a506e4a+ATMm1/rg61SqvlSBAhyIRTNSyWdelTW1+/103x0Qg13h"
+    # when
+    verifier = parse_vkey(vkey)
+    # then
+    assert verifier.name == "tenderhall.example/ledger"
+    assert verifier.vkey == vkey
