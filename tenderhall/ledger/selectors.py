@@ -18,6 +18,7 @@ from tenderhall.ledger.merkle import (
     tree_root,
 )
 from tenderhall.ledger.models import Checkpoint, Cosignature, Leaf, Tile, WitnessPeer
+from tenderhall.ledger.note import Ed25519Verifier, parse_vkey
 from tenderhall.ledger.tiles import (
     TILE_WIDTH,
     TileHashReader,
@@ -55,6 +56,11 @@ def ledger_vkey() -> str:
 
 def witness_vkey() -> str:
     return witness_signer().vkey
+
+
+def witness_verifiers() -> list[Ed25519Verifier]:
+    """The cosignature keys of the witnesses this log is configured with."""
+    return [parse_vkey(vkey) for vkey in WitnessPeer.objects.order_by("name").values_list("vkey", flat=True)]
 
 
 def checkpoint_published() -> Checkpoint | None:
