@@ -70,6 +70,13 @@ USAGE_KEY_USAGES: dict[str, dict[str, frozenset[str]]] = {
     },
 }
 
+_KEY_USAGE_FLAG_NAMES = {
+    "digitalSignature": "digital_signature",
+    "nonRepudiation": "content_commitment",
+    "keyEncipherment": "key_encipherment",
+    "dataEncipherment": "data_encipherment",
+    "keyAgreement": "key_agreement",
+}
 _PEM_CERTIFICATE = "CERTIFICATE"
 _NAME_OVERRIDES = {NameOID.SERIAL_NUMBER: "serialNumber"}
 
@@ -234,6 +241,16 @@ def key_problem(key_algorithm: str, *, usage: str) -> tuple[Reason, str] | None:
     accepted = [f"RSA {MIN_RSA_BITS}+ bits", *(f"EC {curve}" for curve in sorted(SIGNING_EC_CURVES))]
     return Reason.UNSUPPORTED_KEY, (
         f"The key ({key_algorithm}) is not supported; tenderhall accepts {', '.join(accepted)}."
+    )
+
+
+def key_usage_for(usage: str, *, key_algorithm: str) -> x509.KeyUsage:
+    """The keyUsage that tenderhall's requests ask for and the demo CA grants: all the bits of the usage."""
+    family = key_algorithm.partition("-")[0]
+    names = USAGE_KEY_USAGES[usage][family]
+    flags = {flag: name in names for name, flag in _KEY_USAGE_FLAG_NAMES.items()}
+    return x509.KeyUsage(
+        **flags, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False
     )
 
 

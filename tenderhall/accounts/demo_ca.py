@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
 
-from tenderhall.accounts.certificates import USAGES, Reason, key_problem, public_key_label
+from tenderhall.accounts.certificates import USAGES, Reason, key_problem, key_usage_for, public_key_label
 from tenderhall.core.errors import DomainError
 
 ROOT_COMMON_NAME = "tenderhall 演示CA (仅供测试)"
@@ -54,10 +54,6 @@ _KEY_USAGE_FLAGS = {
     "crl_sign": False,
     "encipher_only": False,
     "decipher_only": False,
-}
-_USAGE_FLAGS = {
-    "signing": {"digital_signature": True, "content_commitment": True},
-    "encryption": {"key_encipherment": True},
 }
 
 
@@ -152,7 +148,8 @@ class DemoCA:
         spki = public_key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        problem = key_problem(public_key_label(spki), usage=usage)
+        key_algorithm = public_key_label(spki)
+        problem = key_problem(key_algorithm, usage=usage)
         if problem is not None:
             reason, message = problem
             raise CsrRejected(message, reason=reason)
@@ -167,7 +164,7 @@ class DemoCA:
             .not_valid_before(now - CLOCK_SKEW)
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(**{**_KEY_USAGE_FLAGS, **_USAGE_FLAGS[usage]}), critical=True)
+            .add_extension(key_usage_for(usage, key_algorithm=key_algorithm), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
