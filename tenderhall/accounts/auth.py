@@ -18,7 +18,7 @@ class TokenAuth(HttpBearer):
 
     def __init__(self, scope: str) -> None:
         super().__init__()
-        self.scope = scope
+        self.scope = str(scope)
 
     def authenticate(self, request: HttpRequest, token: str) -> User:
         user, scopes = services.token_authenticate(token=token, now=clock.now())
