@@ -83,7 +83,60 @@ class Command(BaseCommand):
                 self.stdout.write(f"{key}: {value}")
 
     def _verify(self, options: dict[str, Any]) -> None:
-        raise CommandError("not yet")
+        from tenderhall.ledger.note import NoteError, parse_vkey
+        from tenderhall.ledger.verify import verify_local, verify_remote
+
+        if options["remote"]:
+            if not options["vkey"]:
+                raise CommandError("--remote needs the log's --vkey")
+            try:
+                log = parse_vkey(options["vkey"])
+                witnesses = [parse_vkey(v) for v in options["witness"]]
+            except NoteError as exc:
+                raise CommandError(str(exc)) from exc
+            report = verify_remote(
+                url=options["remote"], log=log, witnesses=witnesses, quorum=options["quorum"]
+            )
+            where = options["remote"]
+        else:
+            report = verify_local()
+            where = "this platform"
+        problems = list(report.problems)
+        for event_type, count in sorted(report.unknown_types.items()):
+            message = f"no leaf source is registered for {event_type} ({count} leaves not recomputed)"
+            if options["allow_unknown_types"]:
+                self.stdout.write(f"warning: {message}")
+            else:
+                problems.append(message)
+        for problem in problems:
+            self.stdout.write(f"MISMATCH {problem}")
+        self.stdout.write(
+            f"{where}: {report.size} leaves, {report.leaves_checked} checked, "
+            f"{report.checkpoints_checked} checkpoints, {report.cosignatures_checked} cosignatures"
+        )
+        if problems:
+            raise CommandError(f"the log does not verify: {len(problems)} problems", returncode=1)
+        self.stdout.write("OK: the log verifies")
 
     def _check_proof(self, options: dict[str, Any]) -> None:
-        raise CommandError("not yet")
+        import sys
+        from pathlib import Path
+
+        from tenderhall.ledger.note import NoteError, parse_vkey
+        from tenderhall.ledger.selectors import ledger_vkey
+        from tenderhall.ledger.tlogproof import TlogProofError, check_tlog_proof
+
+        name = options["file"]
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        entry = Path(options["entry"]).read_bytes() if options["entry"] else None
+        try:
+            log = parse_vkey(options["vkey"] or ledger_vkey())
+            witnesses = [parse_vkey(v) for v in options["witness"]]
+            checked = check_tlog_proof(text, log, witnesses, quorum=options["quorum"], entry=entry)
+        except (NoteError, TlogProofError) as exc:
+            raise CommandError(f"the proof does not verify: {exc}", returncode=1) from exc
+        checkpoint = checked.verified.checkpoint
+        self.stdout.write(f"OK: leaf {checked.index} is in {checkpoint.origin} at size {checkpoint.size}")
+        for verifier, _ in checked.verified.cosignatures:
+            self.stdout.write(f"cosigned by {verifier.name}")
+        self.stdout.write(checked.leaf.decode("utf-8", "replace"))
