@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -22,7 +21,7 @@ from tenderhall.accounts import rules
 from tenderhall.accounts.certificates import CertificateInfo, validate_certificate
 from tenderhall.accounts.choices import ENTITY_ROLES, CertificateStatus, CertificateUsage, IdType, Role, Scope
 from tenderhall.accounts.models import ApiToken, Certificate, RoleGrant, User
-from tenderhall.accounts.trust import trust_roots_load
+from tenderhall.accounts.trust import trust_roots_from_settings
 from tenderhall.core.audit import audit_record, diff
 from tenderhall.core.codes import check_passport, check_resident_id
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
@@ -380,19 +379,15 @@ def token_authenticate(*, token: str, now: datetime) -> tuple[User, frozenset[st
     return record.user, frozenset(record.scopes)
 
 
-def _trust_roots(now: datetime) -> list[bytes]:
-    data_dir = Path(settings.TENDERHALL_DATA_DIR)
-    return trust_roots_load(
-        ca_files=settings.TENDERHALL_TRUSTED_CA_FILES,
-        demo_ca_dir=data_dir / "demo-ca" if settings.TENDERHALL_DEMO_CA else None,
-        now=now,
-    )
-
-
 def certificate_validate(*, data: bytes, usage: str, now: datetime) -> CertificateInfo:
     if usage not in CertificateUsage.values:
         raise InvalidInput(f"Choose the certificate's use: {', '.join(CertificateUsage.values)}.")
-    return validate_certificate(data, usage=usage, trust_roots=_trust_roots(now), now=now)
+    return validate_certificate(data, usage=usage, trust_roots=trust_roots_from_settings(now=now), now=now)
+
+
+class CertificateOwnerMismatch(DomainError):
+    code = "certificate_owner_mismatch"
+    status = 422
 
 
 def certificate_accept(
@@ -403,9 +398,21 @@ def certificate_accept(
     now: datetime,
     user: User | None = None,
     entity_id: int | None = None,
+    owner_identifier: str | None = None,
 ) -> Certificate:
-    """Validate and bind a certificate to a user or an entity (the caller has checked the actor may)."""
+    """Validate and bind a certificate to a user or an entity (the caller has checked the actor may).
+
+    When the certificate names its holder's code in the subject's serialNumber (as Chinese CAs do), it must
+    be the owner's: the USCC of the entity or the identity number of the person.
+    """
     info = certificate_validate(data=data, usage=usage, now=now)
+    named = (info.subject_serial_number or "").strip().upper()
+    if owner_identifier is not None and named and named != owner_identifier.upper():
+        raise CertificateOwnerMismatch(
+            f"This certificate was issued to {named}, not to {owner_identifier}: upload the holder's own "
+            "certificate.",
+            details={"certificate_holder": named, "owner": owner_identifier},
+        )
     with transaction.atomic():
         if Certificate.objects.filter(fingerprint=info.fingerprint).exists():
             raise Conflict("This certificate has already been uploaded.")

@@ -366,4 +366,11 @@ def entity_certificate_upload(
     with transaction.atomic():
         entity = _lock(entity_id)
         _require_editor(actor, entity)
-        return certificate_accept(actor=actor, data=data, usage=usage, now=now, entity_id=entity.pk)
+        return certificate_accept(
+            actor=actor,
+            data=data,
+            usage=usage,
+            now=now,
+            entity_id=entity.pk,
+            owner_identifier=entity.identifier,
+        )

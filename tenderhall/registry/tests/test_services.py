@@ -245,3 +245,34 @@ def test_a_qualification_must_end_after_it_starts():
             now=NOW,
         )
     assert set(raised.value.details["fields"]) == {"valid_until"}
+
+
+def test_an_entity_certificate_issued_to_another_code_is_refused(settings):
+    from pathlib import Path
+
+    from tenderhall.accounts.demo_ca import demo_ca_load_or_create
+    from tenderhall.accounts.models import Certificate
+    from tenderhall.accounts.services import CertificateOwnerMismatch
+    from tenderhall.core import clock
+
+    registrant = make_user()
+    entity = make_entity(registrant=registrant)
+    ca = demo_ca_load_or_create(Path(settings.TENDERHALL_DATA_DIR) / "demo-ca", now=clock.now())
+    _key, other = ca.issue_key_and_certificate(
+        common_name="别家", serial_number=uscc(4242), usage="signing", now=clock.now()
+    )
+    _key, own = ca.issue_key_and_certificate(
+        common_name=entity.name, serial_number=entity.identifier, usage="signing", now=clock.now()
+    )
+    with pytest.raises(CertificateOwnerMismatch) as raised:
+        services.entity_certificate_upload(
+            actor=registrant, entity_id=entity.pk, data=other, usage="signing", now=clock.now()
+        )
+    assert raised.value.details == {"certificate_holder": uscc(4242), "owner": entity.identifier}
+    assert not Certificate.objects.exists()
+    certificate = services.entity_certificate_upload(
+        actor=registrant, entity_id=entity.pk, data=own, usage="signing", now=clock.now()
+    )
+    assert certificate.entity == entity
+    leaf = Leaf.objects.get(event_type="accounts:certificate:accepted")
+    assert json.loads(bytes(leaf.data))["hashes"] == {"certificate": f"sha256:{certificate.fingerprint}"}

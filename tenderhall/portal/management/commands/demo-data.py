@@ -7,6 +7,7 @@ on one's own machine, never for a deployment (the command refuses to run in prod
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ ENTITIES = (
         "centre",
         EntityKind.LEGAL_PERSON,
         "江城市公共资源交易中心",
-        uscc("12", "MB0000013"),
+        uscc("12", "MB000001"),
         "周明远",
         "江城市江岸区政务服务中心三楼",
         (),
@@ -65,7 +66,7 @@ ENTITIES = (
         "school",
         EntityKind.LEGAL_PERSON,
         "江城市第一实验中学",
-        uscc("12", "MB0000021"),
+        uscc("12", "MB000002"),
         "陈静怡",
         "江城市武昌区学府路18号",
         (),
@@ -74,7 +75,7 @@ ENTITIES = (
         "agency",
         EntityKind.INTERMEDIARY,
         "华信工程咨询有限公司",
-        uscc("91", "MA0000035"),
+        uscc("91", "MA000003"),
         "刘建华",
         "江城市汉阳区知音大道66号",
         (SubRegistry.INTERMEDIARY_SERVICES,),
@@ -83,7 +84,7 @@ ENTITIES = (
         "builder",
         EntityKind.LEGAL_PERSON,
         "江城建工集团有限公司",
-        uscc("91", "MA0000043"),
+        uscc("91", "MA000004"),
         "王国栋",
         "江城市青山区和平大道1号",
         (SubRegistry.ENTERPRISES,),
@@ -92,7 +93,7 @@ ENTITIES = (
         "roads",
         EntityKind.LEGAL_PERSON,
         "恒远路桥建设有限公司",
-        uscc("91", "MA0000051"),
+        uscc("91", "MA000005"),
         "赵立新",
         "江城市洪山区光谷大道99号",
         (SubRegistry.ENTERPRISES,),
@@ -101,7 +102,7 @@ ENTITIES = (
         "equipment",
         EntityKind.LEGAL_PERSON,
         "明达机电设备有限公司",
-        uscc("91", "MA000006X"),
+        uscc("91", "MA000006"),
         "孙晓燕",
         "江城市东西湖区临空港大道8号",
         (SubRegistry.ENTERPRISES,),
@@ -110,7 +111,7 @@ ENTITIES = (
         "shop",
         EntityKind.INDIVIDUAL_BUSINESS,
         "江城市李记五金店",
-        uscc("92", "MA0000078"),
+        uscc("92", "MA000007"),
         "李德胜",
         "江城市江汉区新华路101号",
         (),
@@ -149,6 +150,9 @@ USERS = (
     ),
     DemoUser(
         "bidder3", "孙晓燕", resident_id("420112", "19900111", "028"), "13800000007", Role.BIDDER, "equipment"
+    ),
+    DemoUser(
+        "bidder4", "李德胜", resident_id("420103", "19750808", "019"), "13800000011", Role.BIDDER, "shop"
     ),
     DemoUser("expert1", "郑文博", resident_id("420102", "19700525", "013"), "13800000008", Role.EXPERT, None),
     DemoUser(
@@ -272,8 +276,9 @@ class Command(BaseCommand):
                     now=now,
                 )
                 key_path = keys / f"{demo.username}-{usage}.key.pem"
-                key_path.write_bytes(key_pem)
-                key_path.chmod(0o600)
+                descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(descriptor, "wb") as key_file:
+                    key_file.write(key_pem)
                 (keys / f"{demo.username}-{usage}.cert.pem").write_bytes(cert_pem)
                 registry.entity_certificate_upload(
                     actor=users[demo.username], entity_id=entity.pk, data=cert_pem, usage=usage, now=now

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pyotp
+import pytest
+from django.core.management import call_command
+
+from tenderhall.accounts.choices import Role
+from tenderhall.accounts.models import Certificate, RoleGrant, User
+from tenderhall.core.models import AuditEntry
+from tenderhall.ledger.models import Leaf
+from tenderhall.registry.choices import EntityStatus
+from tenderhall.registry.models import EntityVersion, MarketEntity
+
+pytestmark = pytest.mark.django_db
+
+
+def counts() -> tuple[int, ...]:
+    return tuple(
+        model.objects.count()
+        for model in (User, RoleGrant, MarketEntity, EntityVersion, Certificate, Leaf, AuditEntry)
+    )
+
+
+def test_demo_data_covers_every_role_and_a_second_run_changes_nothing():
+    # when
+    call_command("demo-data", stdout=StringIO())
+    first = counts()
+    call_command("demo-data", stdout=StringIO())
+    # then
+    assert counts() == first
+    assert set(RoleGrant.objects.values_list("role", flat=True)) == set(Role.values)
+    assert set(MarketEntity.objects.values_list("status", flat=True)) == {EntityStatus.APPROVED}
+    assert MarketEntity.objects.count() == 7
+    assert Certificate.objects.filter(entity__isnull=False).count() == 8
+    assert Leaf.objects.filter(event_type="registry:entity:approved").count() == 7
+    for user in User.objects.all():
+        assert user.check_password("demo-Passw0rd-2026")
+
+
+def test_demo_data_prints_the_current_two_factor_code_of_a_demo_user():
+    call_command("demo-data", stdout=StringIO())
+    out = StringIO()
+    call_command("demo-data", "--code", "operator", stdout=out)
+    operator = User.objects.get(username="operator")
+    assert pyotp.TOTP(operator.totp_secret).verify(out.getvalue().strip(), valid_window=1)
+
+
+def test_demo_data_is_refused_in_production_mode(settings):
+    from django.core.management.base import CommandError
+
+    settings.TENDERHALL_MODE = "production"
+    with pytest.raises(CommandError, match="refused in production"):
+        call_command("demo-data", stdout=StringIO())
+    assert not User.objects.exists()
