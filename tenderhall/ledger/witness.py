@@ -127,7 +127,7 @@ def witness_add_checkpoint(*, body: bytes, now: datetime) -> str:
             request.old_size, checkpoint.size, bytes(log.root_hash), checkpoint.root_hash, request.proof
         ):
             raise WitnessRefusal(
-                422, f"the consistency proof from {request.old_size} to {checkpoint.size} fails"
+                422, f"the consistency proof from {request.old_size} to {checkpoint.size} does not verify"
             )
         log.size = checkpoint.size
         log.root_hash = checkpoint.root_hash

@@ -51,14 +51,21 @@ def test_a_changed_entity_row_is_found_and_named():
     assert "field name reads '篡改后的名称'" in report.problems[0]
 
 
-def test_a_changed_approved_snapshot_is_found():
+def test_a_changed_approved_snapshot_is_found_after_the_entity_moved_on():
+    # given: an approved entity that has changed since (so its live row is not the approved version)
     entity, _certificate = approved_entity_with_certificate()
+    owner = entity.role_grants.get().user
+    services.entity_update(
+        actor=owner, entity_id=entity.pk, changes={"contact_phone": "02712345678"}, now=clock.now()
+    )
+    # when: the approved snapshot is edited
     version = EntityVersion.objects.get(entity=entity, change="approved")
     version.snapshot = {**version.snapshot, "legal_representative": "李鬼"}
     version.save(update_fields=["snapshot"])
+    # then
     report = verify_local()
     assert len(report.problems) == 1
-    assert "hashes.snapshot is" in report.problems[0]
+    assert "hashes.snapshot is 'sha256:" in report.problems[0]
 
 
 def test_a_changed_certificate_is_found_and_named():
