@@ -19,8 +19,8 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from tenderhall.core.errors import DomainError
-from tenderhall.core.hashing import canonical_json
 from tenderhall.ledger import conf
+from tenderhall.ledger.canonical import canonical_json
 from tenderhall.ledger.keys import log_signer
 from tenderhall.ledger.merkle import (
     EMPTY_ROOT,
@@ -156,10 +156,29 @@ def ledger_append_batch(*, events: Iterable[LedgerEvent]) -> list[Leaf]:
     head = _lock_head()
     for offset, leaf in enumerate(leaves):
         leaf.index = head.size + offset
-    Leaf.objects.bulk_create(leaves, batch_size=2000)
+    _insert_leaves(leaves)
     head.size += len(leaves)
     head.save(update_fields=["size"])
     return leaves
+
+
+def _insert_leaves(leaves: list[Leaf]) -> None:
+    """One prepared INSERT run over all rows: the ORM's per-row SQL compilation would dominate."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    names = ("index", "event_type", "data", "record_key", "appended_at")
+    column = {field.name: field.column for field in Leaf._meta.concrete_fields}
+    columns = ", ".join(quote(column[name]) for name in names)
+    sql = f"INSERT INTO {quote(Leaf._meta.db_table)} ({columns}) VALUES (%s, %s, %s, %s, %s)"  # noqa: S608
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (leaf.index, leaf.event_type, leaf.data, leaf.record_key, adapt(leaf.appended_at)) for leaf in leaves
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    for leaf in leaves:
+        leaf._state.adding = False
+        leaf._state.db = connection.alias
 
 
 # --- the integrator -------------------------------------------------------------------------------
