@@ -27,7 +27,7 @@ from tenderhall.ledger.tiles import (
     tile_width_at,
 )
 
-FULL_TILE_CACHE = 4096
+TILE_CACHE = 4096  # at most 32 MiB of hashes
 
 
 class LedgerEmpty(DomainError):
@@ -98,29 +98,19 @@ def published_size() -> int:
     return checkpoint.size if checkpoint is not None else 0
 
 
-@functools.lru_cache(maxsize=FULL_TILE_CACHE)
-def _full_tile(level: int, index: int) -> bytes | None:
-    """Full tiles never change once written, so they are cached per process."""
-    data = Tile.objects.filter(level=level, index=index).values_list("data", flat=True).first()
-    if data is None or len(data) < TILE_WIDTH * 32:
-        return None
-    return bytes(data)
-
-
-def clear_tile_cache() -> None:
-    _full_tile.cache_clear()
-
-
+@functools.lru_cache(maxsize=TILE_CACHE)
 def _tile_data(level: int, index: int, width: int) -> bytes:
-    if width == TILE_WIDTH:
-        full = _full_tile(level, index)
-        if full is not None:
-            return full
+    """The first ``width`` hashes of a tile. Those never change once written (a tile only grows), so
+    reads are cached per process; only sizes covered by a committed checkpoint are ever asked for."""
     data = Tile.objects.filter(level=level, index=index).values_list("data", flat=True).first()
     if data is None or len(data) < width * 32:
         msg = f"tile {level}/{index} of width {width} is not stored"
         raise NotFound(msg)
     return bytes(data[: width * 32])
+
+
+def clear_tile_cache() -> None:
+    _tile_data.cache_clear()
 
 
 def tile_read(ref: TileRef) -> bytes:

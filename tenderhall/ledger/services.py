@@ -175,7 +175,13 @@ def _insert_leaves(leaves: list[Leaf]) -> None:
         (leaf.index, leaf.event_type, leaf.data, leaf.record_key, adapt(leaf.appended_at)) for leaf in leaves
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":  # COPY is several times faster than INSERTs there
+            table = quote(Leaf._meta.db_table)
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(sql, rows)
     for leaf in leaves:
         leaf._state.adding = False
         leaf._state.db = connection.alias
