@@ -254,3 +254,56 @@ def test_a_witness_that_refuses_is_recorded_and_the_checkpoint_stays_unpublished
     assert outcome == {conf.witness_name(): f"witness answered 404: unknown log origin '{conf.origin()}'"}
     assert WitnessPeer.objects.get().last_error == outcome[conf.witness_name()]
     assert client.get("/ledger/checkpoint").status_code == 404
+
+
+def test_the_explorer_names_the_cosigners(client, self_witnessed):
+    ledger_witness_push(now=NOW, checkpoint=grow(2), post=client_poster(client))
+    html = client.get("/ledger/").content.decode()
+    assert f'<dd id="cosigners"><code>{conf.witness_name()}</code></dd>' in html
+
+
+def test_the_integrate_command_signs_and_asks_the_witnesses(self_witnessed):
+    # given: the witness is reached over HTTP, at an address where nothing listens
+    WitnessPeer.objects.update(url="http://127.0.0.1:9/witness")
+    with transaction.atomic():
+        ledger_append(event_type="tests:thing:made", subjects={"n": "1"}, hashes={}, actor=None, at=NOW)
+    out = StringIO()
+    # when
+    call_command("ledger", "integrate", stdout=out)
+    call_command("ledger", "integrate", "--no-witnesses", stdout=out)
+    # then
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "checkpoint 1"
+    assert lines[1].startswith(f"witness {conf.witness_name()}: ")
+    assert lines[2] == "nothing to integrate"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_add_checkpoints_never_roll_the_size_back(witnessed):
+    """Two requests from old size 0 race: one is cosigned, the other gets 409 (never both)."""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks across connections need PostgreSQL; SQLite serialises writers anyway")
+    results: dict[int, int] = {}
+    barrier = threading.Barrier(2)
+
+    def submit(size: int) -> None:
+        try:
+            barrier.wait()
+            results[size] = (
+                Client().post(ADD, data=request_body(0, size), content_type="text/plain").status_code
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=(size,)) for size in (10, 20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results.values()) == [200, 409]
+    winner = next(size for size, status in results.items() if status == 200)
+    assert WitnessedLog.objects.get(origin=OTHER).size == winner
