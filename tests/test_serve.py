@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -18,11 +19,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_answers_on_the_given_host_and_port(tmp_path: Path) -> None:
-    # given: a migrated embedded database in its own data directory
-    env = {**os.environ, "TENDERHALL_DATA_DIR": str(tmp_path)}
+def fetch(url: str) -> tuple[int, bytes, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310  # loopback only
+            return answer.status, answer.read(), dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def test_serve_answers_and_its_in_process_worker_signs_checkpoints(tmp_path: Path) -> None:
+    # given: an embedded database with demo data (whose approvals are ledger leaves) in its own data directory
+    env = {**os.environ, "TENDERHALL_DATA_DIR": str(tmp_path), "TENDERHALL_LEDGER_CHECKPOINT_INTERVAL": "0.2"}
     env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "tenderhall", "migrate", "-v0"], env=env, check=True, timeout=120)
+    for command in (["migrate", "-v0"], ["demo-data"]):
+        subprocess.run(
+            [sys.executable, "-m", "tenderhall", *command],
+            env=env,
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
     port = free_port()
     # when
     server = subprocess.Popen(  # our own console entry, fixed arguments

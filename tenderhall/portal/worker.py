@@ -1,0 +1,37 @@
+"""The embedded mode's in-process worker: the timed jobs that production runs as `tenderhall ledger integrate
+--loop` (and, later, the procedures' scheduler), on a daemon thread beside the web server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.db import close_old_connections
+
+from tenderhall.core import clock
+from tenderhall.ledger.services import ledger_integrate_if_due
+
+logger = logging.getLogger("tenderhall.worker")
+
+
+def tick() -> None:
+    """One round of every timed job; a failing job is logged and retried on the next round."""
+    close_old_connections()
+    try:
+        ledger_integrate_if_due(clock.now())
+    except Exception:
+        logger.exception("ledger integration failed; retrying on the next tick")
+    finally:
+        close_old_connections()
+
+
+def start_in_process_worker(*, interval_seconds: float) -> threading.Event:
+    """Run :func:`tick` every ``interval_seconds`` on a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(interval_seconds):
+            tick()
+
+    threading.Thread(target=run, name="tenderhall-worker", daemon=True).start()
+    return stop
