@@ -50,5 +50,7 @@ test-postgresql: ## the test suite on PostgreSQL ($(PG_URL))
 	@scripts/ensure-postgres "$(PG_URL)"
 	DATABASE_URL="$(PG_URL)" TENDERHALL_EXPECT_DB=postgresql $(VENV)/pytest -n 2 --junitxml=.test-results/pytest-postgresql.xml $(PYTEST_ARGS)
 
-messages: ## rebuild the translation catalogues after changing texts
-	cd tenderhall && ../$(VENV)/tenderhall makemessages -l en --no-obsolete && ../$(VENV)/tenderhall compilemessages
+messages: ## rebuild the translation catalogues after changing texts, then compile them (docs/translations.md)
+	$(VENV)/tenderhall makemessages -l en -l zh_Hans --no-obsolete --add-location=file \
+		-i .venv -i var -i bench -i tenderhall.egg-info -i .test-results
+	cd tenderhall && ../$(VENV)/tenderhall compilemessages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -51,7 +52,9 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
         }
         for err in exc.errors
     ]
-    return _error(request, 422, "invalid_input", "The request has invalid fields; see details.", fields)
+    return _error(
+        request, 422, "invalid_input", gettext("The request has invalid fields; see details."), fields
+    )
 
 
 @api.exception_handler(AuthenticationError)
@@ -60,7 +63,7 @@ def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> Htt
         request,
         401,
         "not_authenticated",
-        "Sign in, or send a valid personal API token as 'Authorization: Bearer <token>'.",
+        gettext("Sign in, or send a valid personal API token as 'Authorization: Bearer <token>'."),
     )
 
 

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext
+
 from tenderhall.accounts.choices import TWO_FACTOR_ROLES, Role
 
 TOKEN_PREFIX = "th_"  # noqa: S105  # the public prefix of every token, not a secret
@@ -56,7 +58,7 @@ def phone_problem(phone: str) -> str | None:
     compact = re.sub(r"[\s-]", "", phone)
     if _CN_MOBILE.match(compact) or _INTERNATIONAL_PHONE.match(compact):
         return None
-    return (
+    return gettext(
         "Enter a mainland mobile number (11 digits, starting with 1) "
         "or an international number such as +4420..."
     )

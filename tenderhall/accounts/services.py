@@ -16,20 +16,29 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, ngettext_lazy
 
 from tenderhall.accounts import rules
-from tenderhall.accounts.certificates import CertificateInfo, validate_certificate
+from tenderhall.accounts.certificate_messages import certificate_rejection_message
+from tenderhall.accounts.certificates import CertificateInfo, CertificateRejected, validate_certificate
 from tenderhall.accounts.choices import ENTITY_ROLES, CertificateStatus, CertificateUsage, IdType, Role, Scope
 from tenderhall.accounts.models import ApiToken, Certificate, RoleGrant, User
 from tenderhall.accounts.trust import trust_roots_from_settings
 from tenderhall.core.audit import audit_record, diff
 from tenderhall.core.codes import check_passport, check_resident_id
+from tenderhall.core.codes_messages import code_check_message
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.ledger.services import ledger_append
 
 TOTP_ISSUER = "tenderhall"
 USER_FIELDS = ("username", "full_name", "id_type", "id_number", "id_country", "phone", "email")
 MASKED = frozenset({"id_number"})
+# Django 5.2 reworded the minimum length validator's message and its zh_Hans catalogue has not caught up:
+# naming the message here puts its Chinese in our catalogue, where the validator's own ngettext finds it.
+PASSWORD_TOO_SHORT = ngettext_lazy(
+    "This password is too short. It must contain at least %d character.",
+    "This password is too short. It must contain at least %d characters.",
+)
 
 
 class LoginRefused(DomainError):
@@ -62,11 +71,14 @@ def identity_problems(*, id_type: str, id_number: str, id_country: str) -> dict[
     """Per-field problems with a real-name identity; empty when it is acceptable."""
     if id_type == IdType.RESIDENT_ID:
         check = check_resident_id(id_number)
-        return {} if check.valid else {"id_number": check.reason}
+        return {} if check.valid else {"id_number": code_check_message(check)}
     if id_type == IdType.PASSPORT:
         check = check_passport(id_number, id_country)
-        return {} if check.valid else {"id_number": check.reason}
-    return {"id_type": f"Choose an identity document type: {', '.join(IdType.values)}."}
+        return {} if check.valid else {"id_number": code_check_message(check)}
+    return {
+        "id_type": gettext("Choose an identity document type: %(types)s.")
+        % {"types": ", ".join(IdType.values)}
+    }
 
 
 def user_register(
@@ -85,15 +97,15 @@ def user_register(
     id_country = (id_country or "CHN").strip().upper() if id_type == IdType.PASSPORT else "CHN"
     errors = identity_problems(id_type=id_type, id_number=id_number, id_country=id_country)
     if not username.strip() or len(username) > 64:
-        errors["username"] = "Choose a user name of 1 to 64 characters."
+        errors["username"] = gettext("Choose a user name of 1 to 64 characters.")
     if not full_name.strip():
-        errors["full_name"] = "Enter your name as it appears on your identity document."
+        errors["full_name"] = gettext("Enter your name as it appears on your identity document.")
     if (problem := rules.phone_problem(phone)) is not None:
         errors["phone"] = problem
     try:
         validate_email(email)
     except DjangoValidationError:
-        errors["email"] = "Enter a valid e-mail address."
+        errors["email"] = gettext("Enter a valid e-mail address.")
     candidate = User(username=username, full_name=full_name, email=email)
     try:
         validate_password(password, candidate)
@@ -103,11 +115,13 @@ def user_register(
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
             raise Conflict(
-                "This user name is taken; choose another.", details={"fields": {"username": "taken"}}
+                gettext("This user name is taken; choose another."), details={"fields": {"username": "taken"}}
             )
         if User.objects.filter(id_type=id_type, id_country=id_country, id_number=id_number).exists():
             raise Conflict(
-                "A user with this identity document is already registered: sign in with that account.",
+                gettext(
+                    "A user with this identity document is already registered: sign in with that account."
+                ),
                 details={"fields": {"id_number": "registered"}},
             )
         user = User.objects.create_user(
@@ -146,12 +160,12 @@ def user_authenticate(*, username: str, password: str, now: datetime) -> User:
         if user is None:
             # Same work and answer as a wrong password, so user names cannot be probed.
             User().set_password(password)
-            raise LoginRefused("The user name or password is wrong.")
+            raise LoginRefused(gettext("The user name or password is wrong."))
         state = rules.LoginState(failed_logins=user.failed_logins, locked_until=user.locked_until)
         if rules.is_locked(state, now=now):
             refused = AccountLocked(
-                "Too many failed sign-ins: this account is locked until "
-                f"{user.locked_until:%Y-%m-%d %H:%M} UTC.",
+                gettext("Too many failed sign-ins: this account is locked until %(until)s UTC.")
+                % {"until": f"{user.locked_until:%Y-%m-%d %H:%M}"},
                 details={"locked_until": user.locked_until.isoformat() if user.locked_until else None},
             )
         elif user.check_password(password):
@@ -180,7 +194,7 @@ def user_authenticate(*, username: str, password: str, now: datetime) -> User:
                     at=now,
                     changes={"locked_until": after.locked_until.isoformat() if after.locked_until else None},
                 )
-            refused = LoginRefused("The user name or password is wrong.")
+            refused = LoginRefused(gettext("The user name or password is wrong."))
     raise refused
 
 
@@ -195,7 +209,7 @@ def two_factor_required_for(user: User) -> bool:
 def totp_enrol_start(*, user: User, now: datetime) -> str:
     """Give the user a fresh secret to load into an authenticator app; it counts once confirmed."""
     if user.two_factor_enabled:
-        raise Conflict("Two-factor sign-in is already set up for this account.")
+        raise Conflict(gettext("Two-factor sign-in is already set up for this account."))
     with transaction.atomic():
         user.totp_secret = pyotp.random_base32()
         user.save(update_fields=["totp_secret"])
@@ -223,7 +237,7 @@ def _totp_step(user: User, code: str, now: datetime) -> int | None:
 def totp_verify(*, user: User, code: str, now: datetime) -> None:
     """Accept a code once: a replayed code from the same or an earlier step is refused."""
     if not user.totp_secret:
-        raise TwoFactorFailed("Set up two-factor sign-in first.")
+        raise TwoFactorFailed(gettext("Set up two-factor sign-in first."))
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         step = _totp_step(locked, code, now)
@@ -232,7 +246,7 @@ def totp_verify(*, user: User, code: str, now: datetime) -> None:
                 actor=None, action="accounts:totp:failed", subject_type="user", subject_id=user.pk, at=now
             )
             raise TwoFactorFailed(
-                "The verification code is wrong or was already used; enter the current one."
+                gettext("The verification code is wrong or was already used; enter the current one.")
             )
         locked.totp_last_step = step
         fields = ["totp_last_step"]
@@ -248,16 +262,21 @@ def totp_verify(*, user: User, code: str, now: datetime) -> None:
 
 def _require_operator(actor: User) -> None:
     if Role.OPERATOR not in user_roles(actor):
-        raise PermissionDenied("Only the trading centre's operators may do this.")
+        raise PermissionDenied(gettext("Only the trading centre's operators may do this."))
 
 
 def role_grant(*, actor: User, user: User, role: str, entity_id: int | None, now: datetime) -> RoleGrant:
     """An operator grants a role; entity roles name the entity the person acts for."""
     _require_operator(actor)
     if role not in Role.values:
-        raise InvalidInput(f"Unknown role {role!r}: choose one of {', '.join(Role.values)}.")
+        raise InvalidInput(
+            gettext("Unknown role %(role)s: choose one of %(roles)s.")
+            % {"role": repr(role), "roles": ", ".join(Role.values)}
+        )
     if role in ENTITY_ROLES and entity_id is None:
-        raise InvalidInput(f"The role {role} acts for a market entity: name the entity.")
+        raise InvalidInput(
+            gettext("The role %(role)s acts for a market entity: name the entity.") % {"role": role}
+        )
     return role_grant_unchecked(user=user, role=role, entity_id=entity_id, granted_by=actor, now=now)
 
 
@@ -272,7 +291,7 @@ def role_grant_unchecked(
                     user=user, role=role, entity_id=entity_id, granted_at=now, granted_by=granted_by
                 )
         except IntegrityError:
-            raise Conflict("This person already holds this role.") from None
+            raise Conflict(gettext("This person already holds this role.")) from None
         audit_record(
             actor=granted_by or user,
             action="accounts:role:granted",
@@ -289,7 +308,7 @@ def role_revoke(*, actor: User, grant_id: int, now: datetime) -> None:
     with transaction.atomic():
         grant = RoleGrant.objects.select_for_update().filter(pk=grant_id).first()
         if grant is None:
-            raise NotFound("No such role grant.")
+            raise NotFound(gettext("No such role grant."))
         audit_record(
             actor=actor,
             action="accounts:role:revoked",
@@ -313,13 +332,16 @@ def token_create(
     scopes = sorted(set(scopes))
     unknown = [s for s in scopes if s not in Scope.values]
     if unknown:
-        raise InvalidInput(f"Unknown scopes {', '.join(unknown)}: choose from {', '.join(Scope.values)}.")
+        raise InvalidInput(
+            gettext("Unknown scopes %(scopes)s: choose from %(choices)s.")
+            % {"scopes": ", ".join(unknown), "choices": ", ".join(Scope.values)}
+        )
     if not scopes:
-        raise InvalidInput("Give the token at least one scope.")
+        raise InvalidInput(gettext("Give the token at least one scope."))
     if not name.strip():
-        raise InvalidInput("Name the token, so you can recognise it later.")
+        raise InvalidInput(gettext("Name the token, so you can recognise it later."))
     if expires_at is not None and expires_at <= now:
-        raise InvalidInput("The expiry must be in the future.")
+        raise InvalidInput(gettext("The expiry must be in the future."))
     new = rules.token_new()
     with transaction.atomic():
         record = ApiToken.objects.create(
@@ -346,7 +368,7 @@ def token_revoke(*, user: User, token_id: int, now: datetime) -> ApiToken:
     with transaction.atomic():
         record = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
         if record is None:
-            raise NotFound("No such API token.")
+            raise NotFound(gettext("No such API token."))
         if record.revoked_at is None:
             record.revoked_at = now
             record.save(update_fields=["revoked_at"])
@@ -362,7 +384,7 @@ def token_revoke(*, user: User, token_id: int, now: datetime) -> ApiToken:
 
 def token_authenticate(*, token: str, now: datetime) -> tuple[User, frozenset[str]]:
     """The user and scopes a bearer token stands for; a refusal never says which part was wrong."""
-    refused = LoginRefused("The API token is invalid, expired or revoked.")
+    refused = LoginRefused(gettext("The API token is invalid, expired or revoked."))
     parsed = rules.token_parse(token)
     if parsed is None:
         raise refused
@@ -381,8 +403,17 @@ def token_authenticate(*, token: str, now: datetime) -> tuple[User, frozenset[st
 
 def certificate_validate(*, data: bytes, usage: str, now: datetime) -> CertificateInfo:
     if usage not in CertificateUsage.values:
-        raise InvalidInput(f"Choose the certificate's use: {', '.join(CertificateUsage.values)}.")
-    return validate_certificate(data, usage=usage, trust_roots=trust_roots_from_settings(now=now), now=now)
+        raise InvalidInput(
+            gettext("Choose the certificate's use: %(usages)s.")
+            % {"usages": ", ".join(CertificateUsage.values)}
+        )
+    try:
+        return validate_certificate(
+            data, usage=usage, trust_roots=trust_roots_from_settings(now=now), now=now
+        )
+    except CertificateRejected as error:
+        message = certificate_rejection_message(error)
+        raise CertificateRejected(message, reason=error.reason, details=error.details) from error
 
 
 class CertificateOwnerMismatch(DomainError):
@@ -409,13 +440,16 @@ def certificate_accept(
     named = (info.subject_serial_number or "").strip().upper()
     if owner_identifier is not None and named and named != owner_identifier.upper():
         raise CertificateOwnerMismatch(
-            f"This certificate was issued to {named}, not to {owner_identifier}: upload the holder's own "
-            "certificate.",
+            gettext(
+                "This certificate was issued to %(holder)s, not to %(owner)s: "
+                "upload the holder's own certificate."
+            )
+            % {"holder": named, "owner": owner_identifier},
             details={"certificate_holder": named, "owner": owner_identifier},
         )
     with transaction.atomic():
         if Certificate.objects.filter(fingerprint=info.fingerprint).exists():
-            raise Conflict("This certificate has already been uploaded.")
+            raise Conflict(gettext("This certificate has already been uploaded."))
         certificate = Certificate.objects.create(
             usage=usage,
             user=user,
@@ -460,7 +494,7 @@ def certificate_revoke(*, actor: User, certificate: Certificate, now: datetime) 
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if locked.status == CertificateStatus.REVOKED:
-            raise Conflict("This certificate is already revoked.")
+            raise Conflict(gettext("This certificate is already revoked."))
         locked.status, locked.revoked_at = CertificateStatus.REVOKED, now
         locked.save(update_fields=["status", "revoked_at"])
         audit_record(

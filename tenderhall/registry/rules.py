@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext
+
 from tenderhall.core.codes import CodeCheck, check_region_code, check_resident_id, check_uscc
+from tenderhall.core.codes_messages import code_check_message
 from tenderhall.registry.choices import EntityKind, SubRegistry
 
 # Changing one of these on an approved entity sends it back to the operator for review.
@@ -25,36 +28,39 @@ def entity_problems(fields: Mapping[str, Any]) -> dict[str, str]:
     problems: dict[str, str] = {}
     kind = fields.get("kind", "")
     if kind not in EntityKind.values:
-        problems["kind"] = f"Choose the kind of entity: {', '.join(EntityKind.values)}."
+        problems["kind"] = gettext("Choose the kind of entity: %(kinds)s.") % {
+            "kinds": ", ".join(EntityKind.values)
+        }
     if not str(fields.get("name", "")).strip():
-        problems["name"] = "Enter the registered name."
+        problems["name"] = gettext("Enter the registered name.")
     identifier = str(fields.get("identifier", "")).strip().upper()
     if kind in EntityKind.values:
         check = identifier_check(kind, identifier)
         if not check.valid:
-            problems["identifier"] = check.reason
+            problems["identifier"] = code_check_message(check)
         elif kind != EntityKind.NATURAL_PERSON:
             is_individual = identifier.startswith(INDIVIDUAL_BUSINESS_PREFIX)
             if kind == EntityKind.INDIVIDUAL_BUSINESS and not is_individual:
-                problems["identifier"] = (
+                problems["identifier"] = gettext(
                     "An individual business's code starts with 92; check the kind or the code."
                 )
             elif kind != EntityKind.INDIVIDUAL_BUSINESS and is_individual:
-                problems["identifier"] = (
+                problems["identifier"] = gettext(
                     "Codes starting with 92 belong to individual businesses: choose that kind."
                 )
     region = str(fields.get("region_code", "")).strip()
     region_check = check_region_code(region)
     if not region_check.valid:
-        problems["region_code"] = region_check.reason
+        problems["region_code"] = code_check_message(region_check)
     if kind != EntityKind.NATURAL_PERSON and not str(fields.get("legal_representative", "")).strip():
-        problems["legal_representative"] = "Enter the legal representative or person in charge."
+        problems["legal_representative"] = gettext("Enter the legal representative or person in charge.")
     tags = fields.get("tags", [])
     unknown = [t for t in tags if t not in SubRegistry.values] if isinstance(tags, list) else ["?"]
     if unknown:
-        problems["tags"] = (
-            f"Unknown sub-registries {', '.join(map(str, unknown))}: use {', '.join(SubRegistry.values)}."
-        )
+        problems["tags"] = gettext("Unknown sub-registries %(tags)s: use %(choices)s.") % {
+            "tags": ", ".join(map(str, unknown)),
+            "choices": ", ".join(SubRegistry.values),
+        }
     return problems
 
 

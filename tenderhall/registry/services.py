@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from tenderhall.accounts.choices import ENTITY_ROLES, Role
 from tenderhall.accounts.models import Certificate, User
@@ -13,6 +14,7 @@ from tenderhall.accounts.selectors import entity_ids_for_user, user_has_role
 from tenderhall.accounts.services import certificate_accept, role_grant_unchecked
 from tenderhall.core.audit import audit_record, diff
 from tenderhall.core.codes import check_resident_id
+from tenderhall.core.codes_messages import code_check_message
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from tenderhall.core.hashing import canonical_json, sha256_hex
 from tenderhall.ledger.services import ledger_append
@@ -103,7 +105,9 @@ def _lock(entity_id: int) -> MarketEntity:
 
 def _require_editor(actor: User, entity: MarketEntity) -> None:
     if entity.pk not in entity_ids_for_user(actor) and not user_has_role(actor, Role.OPERATOR):
-        raise PermissionDenied("Only the people acting for this entity, or an operator, may change it.")
+        raise PermissionDenied(
+            gettext("Only the people acting for this entity, or an operator, may change it.")
+        )
 
 
 def entity_register(
@@ -134,15 +138,19 @@ def entity_register(
     }
     problems = rules.entity_problems(fields)
     if role not in ENTITY_ROLES:
-        problems["role"] = f"Choose how you act for the entity: {', '.join(sorted(ENTITY_ROLES))}."
+        problems["role"] = gettext("Choose how you act for the entity: %(roles)s.") % {
+            "roles": ", ".join(sorted(ENTITY_ROLES))
+        }
     if problems:
         raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
     org_code = identifier[8:17] if kind != EntityKind.NATURAL_PERSON else ""
     with transaction.atomic():
         if MarketEntity.objects.filter(identifier=identifier).exists():
             raise EntityAlreadyRegistered(
-                "This entity is already registered on the platform (register once): ask its administrator "
-                "to add you, or contact the trading centre.",
+                gettext(
+                    "This entity is already registered on the platform (register once): "
+                    "ask its administrator to add you, or contact the trading centre."
+                ),
                 details={"fields": {"identifier": "registered"}},
             )
         try:
@@ -157,7 +165,7 @@ def entity_register(
                 )
         except IntegrityError:
             raise EntityAlreadyRegistered(
-                "This entity was registered a moment ago by someone else."
+                gettext("This entity was registered a moment ago by someone else.")
             ) from None
         role_grant_unchecked(user=actor, role=role, entity_id=entity.pk, granted_by=None, now=now)
         _new_version(entity=entity, actor=actor, now=now, change="registered")
@@ -168,7 +176,8 @@ def entity_update(*, actor: User, entity_id: int, changes: dict[str, Any], now: 
     unknown = sorted(set(changes) - set(rules.EDITABLE_FIELDS))
     if unknown:
         raise EntityInvalid(
-            f"These fields cannot be changed here: {', '.join(unknown)}.", details={"fields": unknown}
+            gettext("These fields cannot be changed here: %(fields)s.") % {"fields": ", ".join(unknown)},
+            details={"fields": unknown},
         )
     with transaction.atomic():
         entity = _lock(entity_id)
@@ -193,13 +202,38 @@ def entity_update(*, actor: User, entity_id: int, changes: dict[str, Any], now: 
     return entity
 
 
+def _not_pending(entity: MarketEntity) -> ReviewNotPending:
+    # One sentence per status, so that a translation can name the status in its own words.
+    match entity.status:
+        case EntityStatus.APPROVED:
+            message = gettext("This entity is approved, not pending review.")
+        case EntityStatus.REJECTED:
+            message = gettext("This entity is rejected, not pending review.")
+        case _:
+            message = gettext("This entity is %(status)s, not pending review.") % {"status": entity.status}
+    return ReviewNotPending(message)
+
+
+def _not_rejected(entity: MarketEntity) -> ReviewNotPending:
+    match entity.status:
+        case EntityStatus.PENDING:
+            message = gettext("Only a rejected entity can be resubmitted; this one is pending.")
+        case EntityStatus.APPROVED:
+            message = gettext("Only a rejected entity can be resubmitted; this one is approved.")
+        case _:
+            message = gettext("Only a rejected entity can be resubmitted; this one is %(status)s.") % {
+                "status": entity.status
+            }
+    return ReviewNotPending(message)
+
+
 def entity_approve(*, actor: User, entity_id: int, now: datetime) -> MarketEntity:
     if not user_has_role(actor, Role.OPERATOR):
-        raise PermissionDenied("Only the trading centre's operators review entities.")
+        raise PermissionDenied(gettext("Only the trading centre's operators review entities."))
     with transaction.atomic():
         entity = _lock(entity_id)
         if entity.status != EntityStatus.PENDING:
-            raise ReviewNotPending(f"This entity is {entity.status}, not pending review.")
+            raise _not_pending(entity)
         entity.status, entity.rejection_reason = EntityStatus.APPROVED, ""
         entity.reviewed_by, entity.reviewed_at = actor, now
         entity.version += 1
@@ -218,16 +252,16 @@ def entity_approve(*, actor: User, entity_id: int, now: datetime) -> MarketEntit
 
 def entity_reject(*, actor: User, entity_id: int, reason: str, now: datetime) -> MarketEntity:
     if not user_has_role(actor, Role.OPERATOR):
-        raise PermissionDenied("Only the trading centre's operators review entities.")
+        raise PermissionDenied(gettext("Only the trading centre's operators review entities."))
     if not reason.strip():
         raise InvalidInput(
-            "Give the reason for the rejection, so the applicant can correct it.",
+            gettext("Give the reason for the rejection, so the applicant can correct it."),
             details={"fields": {"reason": "required"}},
         )
     with transaction.atomic():
         entity = _lock(entity_id)
         if entity.status != EntityStatus.PENDING:
-            raise ReviewNotPending(f"This entity is {entity.status}, not pending review.")
+            raise _not_pending(entity)
         entity.status, entity.rejection_reason = EntityStatus.REJECTED, reason.strip()
         entity.reviewed_by, entity.reviewed_at = actor, now
         entity.version += 1
@@ -242,7 +276,7 @@ def entity_resubmit(*, actor: User, entity_id: int, now: datetime) -> MarketEnti
         entity = _lock(entity_id)
         _require_editor(actor, entity)
         if entity.status != EntityStatus.REJECTED:
-            raise ReviewNotPending(f"Only a rejected entity can be resubmitted; this one is {entity.status}.")
+            raise _not_rejected(entity)
         entity.status, entity.rejection_reason = EntityStatus.PENDING, ""
         entity.version += 1
         entity.save(update_fields=["status", "rejection_reason", "version"])
@@ -264,13 +298,13 @@ def qualification_add(
 ) -> Qualification:
     problems: dict[str, str] = {}
     if not qualification_type.strip():
-        problems["qualification_type"] = "Enter the qualification's type."
+        problems["qualification_type"] = gettext("Enter the qualification's type.")
     if not number.strip():
-        problems["number"] = "Enter the certificate number."
+        problems["number"] = gettext("Enter the certificate number.")
     if not issuer.strip():
-        problems["issuer"] = "Enter the issuing authority."
+        problems["issuer"] = gettext("Enter the issuing authority.")
     if valid_until <= valid_from:
-        problems["valid_until"] = "The end of validity must come after its start."
+        problems["valid_until"] = gettext("The end of validity must come after its start.")
     if problems:
         raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
     with transaction.atomic():
@@ -288,7 +322,7 @@ def qualification_add(
                     valid_until=valid_until,
                 )
         except IntegrityError:
-            raise Conflict("This qualification is already recorded.") from None
+            raise Conflict(gettext("This qualification is already recorded.")) from None
         entity.version += 1
         entity.save(update_fields=["version"])
         _new_version(entity=entity, actor=actor, now=now, change="qualification_added")
@@ -301,7 +335,7 @@ def qualification_remove(*, actor: User, entity_id: int, qualification_id: int, 
         _require_editor(actor, entity)
         deleted, _ = Qualification.objects.filter(pk=qualification_id, entity=entity).delete()
         if not deleted:
-            raise InvalidInput("This entity has no such qualification.")
+            raise InvalidInput(gettext("This entity has no such qualification."))
         entity.version += 1
         entity.save(update_fields=["version"])
         _new_version(entity=entity, actor=actor, now=now, change="qualification_removed")
@@ -321,10 +355,10 @@ def person_add(
     id_number = id_number.strip().upper()
     problems: dict[str, str] = {}
     if not full_name.strip():
-        problems["full_name"] = "Enter the person's name."
+        problems["full_name"] = gettext("Enter the person's name.")
     check = check_resident_id(id_number)
     if not check.valid:
-        problems["id_number"] = check.reason
+        problems["id_number"] = code_check_message(check)
     if problems:
         raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
     with transaction.atomic():
@@ -341,7 +375,7 @@ def person_add(
                     certificate_number=certificate_number.strip(),
                 )
         except IntegrityError:
-            raise Conflict("This person is already on the entity's personnel list.") from None
+            raise Conflict(gettext("This person is already on the entity's personnel list.")) from None
         entity.version += 1
         entity.save(update_fields=["version"])
         _new_version(entity=entity, actor=actor, now=now, change="person_added")
@@ -354,7 +388,7 @@ def person_remove(*, actor: User, entity_id: int, person_id: int, now: datetime)
         _require_editor(actor, entity)
         deleted, _ = Person.objects.filter(pk=person_id, entity=entity).delete()
         if not deleted:
-            raise InvalidInput("This entity has no such person.")
+            raise InvalidInput(gettext("This entity has no such person."))
         entity.version += 1
         entity.save(update_fields=["version"])
         _new_version(entity=entity, actor=actor, now=now, change="person_removed")

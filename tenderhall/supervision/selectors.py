@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from tenderhall.accounts.models import User
 from tenderhall.accounts.selectors import user_supervises
@@ -28,7 +29,7 @@ def access_audit_entries(
     *, viewer: User | None, filters: AuditFilter, limit: int = 50
 ) -> QuerySet[AuditEntry]:
     if viewer is None or not user_supervises(viewer):
-        raise NotFound("No such resource.")
+        raise NotFound(gettext("No such resource."))
     entries = AuditEntry.objects.select_related("actor").order_by("-id")
     if filters.actor:
         entries = entries.filter(actor__username=filters.actor)
