@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import LazySettings
+from django.utils import translation
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +26,13 @@ def _data_dir(settings: LazySettings, tmp_path: Path) -> Path:
         },
     }
     return data_dir
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    """Services called directly speak English, as the API does; a request still picks its own language."""
+    with translation.override("en"):
+        yield
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -60,7 +60,7 @@ def test_bidder_registers_operator_approves_public_sees_entity_with_certificate(
     bidder_page.click("#entity-register button[type=submit]")
     # then: the reason stands under the identifier field and nothing was stored
     error = bidder_page.locator("#field-identifier .error[data-field=identifier]")
-    assert "expected" in error.inner_text()
+    assert "应为" in error.inner_text()
     assert not MarketEntity.objects.exists()
 
     bidder_page.fill("#id_identifier", identifier)

@@ -37,7 +37,7 @@ def test_a_wrong_password_shows_the_reason_on_the_form():
     user = make_user()
     response = Client().post("/accounts/login/", {"username": user.username, "password": "nope"})
     assert response.status_code == 200
-    assert "The user name or password is wrong." in response.content.decode()
+    assert "用户名或密码错误。" in response.content.decode()
 
 
 def test_sign_in_with_two_factor_needs_the_current_code_before_the_session_exists():
@@ -105,8 +105,8 @@ def test_registration_page_shows_per_field_reasons():
         },
     )
     html = response.content.decode()
-    assert 'data-field="id_number">check character is 2, expected 1' in html
-    assert 'data-field="phone">Enter a mainland mobile number' in html
+    assert 'data-field="id_number">校验码为2，应为1' in html
+    assert 'data-field="phone">请填写中国大陆手机号码' in html
 
 
 def test_pages_are_chinese_by_default_and_english_on_request():
@@ -138,7 +138,7 @@ def test_the_lockout_also_holds_on_the_page():
     for _ in range(5):
         client.post("/accounts/login/", {"username": user.username, "password": "wrong"})
     response = client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
-    assert "locked until" in response.content.decode()
+    assert "该账号已被锁定至" in response.content.decode()
     user.refresh_from_db()
     assert user.locked_until is not None
     assert user.locked_until > clock.now() + timedelta(minutes=14)
