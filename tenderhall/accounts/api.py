@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Router, Status
 
 from tenderhall.accounts import selectors, services
@@ -99,7 +100,7 @@ def user_me(request: HttpRequest) -> UserOut:
 def user_list(request: HttpRequest, search: str = "") -> list[UserOut]:
     """Operators and regulators list users (identity numbers masked)."""
     if not selectors.user_supervises(request_user(request)):
-        raise NotFound("No such resource.")
+        raise NotFound(gettext("No such resource."))
     return [user_out(u) for u in selectors.user_list(search=search)[:200]]
 
 

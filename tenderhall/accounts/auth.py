@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as _NinjaSessionAuth
 
@@ -24,7 +25,8 @@ class TokenAuth(HttpBearer):
         user, scopes = services.token_authenticate(token=token, now=clock.now())
         if self.scope not in scopes:
             raise services.InsufficientScope(
-                f"This API token lacks the scope {self.scope!r}; create a token that has it.",
+                gettext("This API token lacks the scope '%(scope)s'; create a token that has it.")
+                % {"scope": self.scope},
                 details={"required_scope": self.scope},
             )
         request.user = user

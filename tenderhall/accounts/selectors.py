@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from tenderhall.accounts.choices import Role
 from tenderhall.accounts.models import ApiToken, Certificate, RoleGrant, User
@@ -44,10 +45,10 @@ def user_list(*, search: str = "") -> QuerySet[User]:
 
 def access_user_for_operator(*, actor: User, user_id: int) -> User:
     if not user_supervises(actor):
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     return user
 
 
@@ -72,5 +73,5 @@ def access_certificate_for_owner(*, actor: User, certificate_id: int) -> Certifi
         or user_has_role(actor, Role.OPERATOR)
     )
     if certificate is None or not allowed:
-        raise NotFound("No such certificate.")
+        raise NotFound(gettext("No such certificate."))
     return certificate

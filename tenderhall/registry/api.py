@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from ninja import Router, Status
 
 from tenderhall.accounts.api import certificate_out
@@ -209,7 +210,7 @@ def entity_resubmit(request: HttpRequest, entity_id: int) -> EntityOut:
 def entity_review_queue(request: HttpRequest) -> list[EntityOut]:
     actor = request_user(request)
     if not user_has_role(actor, "operator"):
-        raise NotFound("No such resource.")
+        raise NotFound(gettext("No such resource."))
     return [
         entity_out(e, viewer=actor) for e in selectors.review_queue().prefetch_related("qualifications")[:200]
     ]

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tenderhall.registry.choices import EntityKind, EntityStatus
+from tenderhall.registry.choices import EntityKind, EntityStatus, SubRegistry
 
 
 class MarketEntity(models.Model):
@@ -43,6 +43,10 @@ class MarketEntity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def tag_labels(self) -> list[str]:
+        return [str(SubRegistry(tag).label) for tag in self.tags if tag in SubRegistry.values]
 
 
 class EntityVersion(models.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from tenderhall.accounts.models import User
 from tenderhall.accounts.selectors import entity_ids_for_user, user_supervises
@@ -50,7 +51,7 @@ def can_see_private(viewer: User | None, entity: MarketEntity) -> bool:
 def access_entity_for_viewer(*, viewer: User | None, entity_id: int) -> MarketEntity:
     entity = MarketEntity.objects.filter(pk=entity_id).first()
     if entity is None or (entity.status != EntityStatus.APPROVED and not can_see_private(viewer, entity)):
-        raise NotFound("No such market entity.")
+        raise NotFound(gettext("No such market entity."))
     return entity
 
 
@@ -58,5 +59,5 @@ def access_entity_history(*, viewer: User | None, entity_id: int) -> QuerySet[En
     """The versions of an entity: for its people and supervisors only (they hold personal data)."""
     entity = MarketEntity.objects.filter(pk=entity_id).first()
     if entity is None or not can_see_private(viewer, entity):
-        raise NotFound("No such market entity.")
+        raise NotFound(gettext("No such market entity."))
     return entity.versions.select_related("changed_by").order_by("version")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +17,7 @@ from tenderhall.accounts.services import certificate_accept, role_grant_unchecke
 from tenderhall.core.audit import audit_record, diff
 from tenderhall.core.codes import check_resident_id
 from tenderhall.core.codes_messages import code_check_message
-from tenderhall.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
+from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hashing import canonical_json, sha256_hex
 from tenderhall.ledger.services import ledger_append
 from tenderhall.registry import rules
@@ -101,6 +103,19 @@ def _new_version(*, entity: MarketEntity, actor: User, now: datetime, change: st
 
 def _lock(entity_id: int) -> MarketEntity:
     return MarketEntity.objects.select_for_update().get(pk=entity_id)
+
+
+@contextmanager
+def _editing(*, actor: User, entity_id: int, now: datetime, change: str) -> Iterator[MarketEntity]:
+    """Lock the entity for a change by one of its people (or an operator); when the change succeeds the
+    entity gets its next version, all in one transaction."""
+    with transaction.atomic():
+        entity = _lock(entity_id)
+        _require_editor(actor, entity)
+        yield entity
+        entity.version += 1
+        entity.save(update_fields=["version"])
+        _new_version(entity=entity, actor=actor, now=now, change=change)
 
 
 def _require_editor(actor: User, entity: MarketEntity) -> None:
@@ -307,9 +322,7 @@ def qualification_add(
         problems["valid_until"] = gettext("The end of validity must come after its start.")
     if problems:
         raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
-    with transaction.atomic():
-        entity = _lock(entity_id)
-        _require_editor(actor, entity)
+    with _editing(actor=actor, entity_id=entity_id, now=now, change="qualification_added") as entity:
         try:
             with transaction.atomic():
                 qualification = Qualification.objects.create(
@@ -323,22 +336,14 @@ def qualification_add(
                 )
         except IntegrityError:
             raise Conflict(gettext("This qualification is already recorded.")) from None
-        entity.version += 1
-        entity.save(update_fields=["version"])
-        _new_version(entity=entity, actor=actor, now=now, change="qualification_added")
     return qualification
 
 
 def qualification_remove(*, actor: User, entity_id: int, qualification_id: int, now: datetime) -> None:
-    with transaction.atomic():
-        entity = _lock(entity_id)
-        _require_editor(actor, entity)
+    with _editing(actor=actor, entity_id=entity_id, now=now, change="qualification_removed") as entity:
         deleted, _ = Qualification.objects.filter(pk=qualification_id, entity=entity).delete()
         if not deleted:
-            raise InvalidInput(gettext("This entity has no such qualification."))
-        entity.version += 1
-        entity.save(update_fields=["version"])
-        _new_version(entity=entity, actor=actor, now=now, change="qualification_removed")
+            raise NotFound(gettext("This entity has no such qualification."))
 
 
 def person_add(
@@ -361,9 +366,7 @@ def person_add(
         problems["id_number"] = code_check_message(check)
     if problems:
         raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
-    with transaction.atomic():
-        entity = _lock(entity_id)
-        _require_editor(actor, entity)
+    with _editing(actor=actor, entity_id=entity_id, now=now, change="person_added") as entity:
         try:
             with transaction.atomic():
                 person = Person.objects.create(
@@ -376,22 +379,14 @@ def person_add(
                 )
         except IntegrityError:
             raise Conflict(gettext("This person is already on the entity's personnel list.")) from None
-        entity.version += 1
-        entity.save(update_fields=["version"])
-        _new_version(entity=entity, actor=actor, now=now, change="person_added")
     return person
 
 
 def person_remove(*, actor: User, entity_id: int, person_id: int, now: datetime) -> None:
-    with transaction.atomic():
-        entity = _lock(entity_id)
-        _require_editor(actor, entity)
+    with _editing(actor=actor, entity_id=entity_id, now=now, change="person_removed") as entity:
         deleted, _ = Person.objects.filter(pk=person_id, entity=entity).delete()
         if not deleted:
-            raise InvalidInput(gettext("This entity has no such person."))
-        entity.version += 1
-        entity.save(update_fields=["version"])
-        _new_version(entity=entity, actor=actor, now=now, change="person_removed")
+            raise NotFound(gettext("This entity has no such person."))
 
 
 def entity_certificate_upload(
