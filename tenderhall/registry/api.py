@@ -85,6 +85,14 @@ def entity_out(entity: MarketEntity, *, viewer: User | None) -> EntityOut:
     )
 
 
+def actor_seeing_entity(request: HttpRequest, entity_id: int) -> User:
+    """The signed-in actor, once the entity is known to be visible to them: otherwise "not found", so that
+    nobody learns of pending entities that are not theirs."""
+    actor = request_user(request)
+    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    return actor
+
+
 @router.post("/check-codes", response=list[CodeCheckOut], operation_id="codes_check", auth=None)
 def codes_check(request: HttpRequest, payload: CodeCheckIn) -> list[CodeCheckOut]:
     """Check USCC, organisation codes and resident ID numbers; the same reasons as the registration form."""
@@ -149,8 +157,7 @@ def entity_get(request: HttpRequest, entity_id: int) -> EntityOut:
 )
 def entity_update(request: HttpRequest, entity_id: int, payload: EntityUpdateIn) -> EntityOut:
     """Change an entity; identity fields of an approved entity send it back for review."""
-    actor = request_user(request)
-    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    actor = actor_seeing_entity(request, entity_id)
     entity = services.entity_update(
         actor=actor, entity_id=entity_id, changes=payload.dict(exclude_none=True), now=clock.now()
     )
@@ -194,8 +201,7 @@ def _masked_snapshot(snapshot: dict[str, object]) -> dict[str, object]:
     auth=authenticated(Scope.REGISTRY_WRITE),
 )
 def entity_resubmit(request: HttpRequest, entity_id: int) -> EntityOut:
-    actor = request_user(request)
-    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    actor = actor_seeing_entity(request, entity_id)
     return entity_out(
         services.entity_resubmit(actor=actor, entity_id=entity_id, now=clock.now()), viewer=actor
     )
@@ -223,8 +229,7 @@ def entity_review_queue(request: HttpRequest) -> list[EntityOut]:
     auth=authenticated(Scope.REGISTRY_REVIEW),
 )
 def entity_approve(request: HttpRequest, entity_id: int) -> EntityOut:
-    actor = request_user(request)
-    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    actor = actor_seeing_entity(request, entity_id)
     return entity_out(
         services.entity_approve(actor=actor, entity_id=entity_id, now=clock.now()), viewer=actor
     )
@@ -237,8 +242,7 @@ def entity_approve(request: HttpRequest, entity_id: int) -> EntityOut:
     auth=authenticated(Scope.REGISTRY_REVIEW),
 )
 def entity_reject(request: HttpRequest, entity_id: int, payload: EntityRejectIn) -> EntityOut:
-    actor = request_user(request)
-    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    actor = actor_seeing_entity(request, entity_id)
     entity = services.entity_reject(actor=actor, entity_id=entity_id, reason=payload.reason, now=clock.now())
     return entity_out(entity, viewer=actor)
 
@@ -252,8 +256,7 @@ def entity_reject(request: HttpRequest, entity_id: int, payload: EntityRejectIn)
 def qualification_add(
     request: HttpRequest, entity_id: int, payload: QualificationIn
 ) -> Status[QualificationOut]:
-    actor = request_user(request)
-    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    actor = actor_seeing_entity(request, entity_id)
     q = services.qualification_add(actor=actor, entity_id=entity_id, **payload.dict(), now=clock.now())
     return Status(
         201,
@@ -276,8 +279,7 @@ def qualification_add(
     auth=authenticated(Scope.REGISTRY_WRITE),
 )
 def qualification_remove(request: HttpRequest, entity_id: int, qualification_id: int) -> Status[None]:
-    actor = request_user(request)
-    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    actor = actor_seeing_entity(request, entity_id)
     services.qualification_remove(
         actor=actor, entity_id=entity_id, qualification_id=qualification_id, now=clock.now()
     )
@@ -291,8 +293,7 @@ def qualification_remove(request: HttpRequest, entity_id: int, qualification_id:
     auth=authenticated(Scope.REGISTRY_WRITE),
 )
 def person_add(request: HttpRequest, entity_id: int, payload: PersonIn) -> Status[PersonOut]:
-    actor = request_user(request)
-    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    actor = actor_seeing_entity(request, entity_id)
     p = services.person_add(actor=actor, entity_id=entity_id, **payload.dict(), now=clock.now())
     return Status(
         201,
@@ -314,8 +315,7 @@ def person_add(request: HttpRequest, entity_id: int, payload: PersonIn) -> Statu
     auth=authenticated(Scope.REGISTRY_WRITE),
 )
 def person_remove(request: HttpRequest, entity_id: int, person_id: int) -> Status[None]:
-    actor = request_user(request)
-    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    actor = actor_seeing_entity(request, entity_id)
     services.person_remove(actor=actor, entity_id=entity_id, person_id=person_id, now=clock.now())
     return Status(204, None)
 
@@ -342,8 +342,7 @@ def entity_certificate_list(request: HttpRequest, entity_id: int) -> list[Certif
 def entity_certificate_upload(
     request: HttpRequest, entity_id: int, payload: CertificateUploadIn
 ) -> Status[CertificateOut]:
-    actor = request_user(request)
-    selectors.access_entity_for_viewer(viewer=actor, entity_id=entity_id)
+    actor = actor_seeing_entity(request, entity_id)
     certificate = services.entity_certificate_upload(
         actor=actor, entity_id=entity_id, data=payload.pem.encode(), usage=payload.usage, now=clock.now()
     )
