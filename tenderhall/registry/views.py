@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -95,61 +97,76 @@ def review_queue_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/review_queue.html", {"entities": selectors.review_queue()})
 
 
-def _act(request: HttpRequest, entity_id: int, action: str) -> HttpResponse:
+def _perform(
+    request: HttpRequest, entity_id: int, action: Callable[[User], object], done: str
+) -> HttpResponse:
+    """Run one service for the signed-in viewer of a visible entity, then show the entity with the outcome."""
     viewer = _viewer(request)
-    assert viewer is not None
+    assert viewer is not None  # the views are login_required
     try:
         selectors.access_entity_for_viewer(viewer=viewer, entity_id=entity_id)
-        if action == "approve":
-            services.entity_approve(actor=viewer, entity_id=entity_id, now=clock.now())
-            messages.success(request, _("已审核通过。"))
-        elif action == "reject":
-            form = EntityRejectForm(request.POST)
-            reason = form.data.get("reason", "")
-            services.entity_reject(actor=viewer, entity_id=entity_id, reason=str(reason), now=clock.now())
-            messages.success(request, _("已驳回。"))
-        elif action == "resubmit":
-            services.entity_resubmit(actor=viewer, entity_id=entity_id, now=clock.now())
-            messages.success(request, _("已重新提交审核。"))
-        else:
-            form_upload = CertificateUploadForm(request.POST, request.FILES)
-            if not form_upload.is_valid():
-                messages.error(request, _("请选择证书用途和证书文件。"))
-            else:
-                services.entity_certificate_upload(
-                    actor=viewer,
-                    entity_id=entity_id,
-                    data=form_upload.certificate_bytes(),
-                    usage=form_upload.cleaned_data["usage"],
-                    now=clock.now(),
-                )
-                messages.success(request, _("证书已通过验证并绑定。"))
+        action(viewer)
     except NotFound:
         return render(request, "404.html", status=404)
     except DomainError as error:
         messages.error(request, error.message)
+    else:
+        messages.success(request, done)
     return redirect("registry:entity_detail", entity_id)
 
 
 @login_required
 @require_POST
 def entity_approve_view(request: HttpRequest, entity_id: int) -> HttpResponse:
-    return _act(request, entity_id, "approve")
+    return _perform(
+        request,
+        entity_id,
+        lambda actor: services.entity_approve(actor=actor, entity_id=entity_id, now=clock.now()),
+        _("已审核通过。"),
+    )
 
 
 @login_required
 @require_POST
 def entity_reject_view(request: HttpRequest, entity_id: int) -> HttpResponse:
-    return _act(request, entity_id, "reject")
+    reason = str(request.POST.get("reason", ""))
+    return _perform(
+        request,
+        entity_id,
+        lambda actor: services.entity_reject(
+            actor=actor, entity_id=entity_id, reason=reason, now=clock.now()
+        ),
+        _("已驳回。"),
+    )
 
 
 @login_required
 @require_POST
 def entity_resubmit_view(request: HttpRequest, entity_id: int) -> HttpResponse:
-    return _act(request, entity_id, "resubmit")
+    return _perform(
+        request,
+        entity_id,
+        lambda actor: services.entity_resubmit(actor=actor, entity_id=entity_id, now=clock.now()),
+        _("已重新提交审核。"),
+    )
 
 
 @login_required
 @require_POST
 def entity_certificate_upload_view(request: HttpRequest, entity_id: int) -> HttpResponse:
-    return _act(request, entity_id, "certificate")
+    form = CertificateUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("请选择证书用途和证书文件。"))
+        return redirect("registry:entity_detail", entity_id)
+    return _perform(
+        request,
+        entity_id,
+        lambda actor: services.entity_certificate_upload(
+            actor=actor,
+            entity_id=entity_id,
+            data=form.certificate_bytes(),
+            usage=form.cleaned_data["usage"],
+            now=clock.now(),
+        ),
+        _("证书已通过验证并绑定。"),
+    )
