@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "tenderhall.ledger",
     "tenderhall.accounts",
     "tenderhall.registry",
+    "tenderhall.procedures",
     "tenderhall.supervision",
     "tenderhall.portal",
 ]
