@@ -42,6 +42,8 @@ class Scope(models.TextChoices):
     AUDIT_READ = "audit:read", _("读取审计日志")
     TOKENS_WRITE = "tokens:write", _("管理API令牌")
     ACCOUNTS_ADMIN = "accounts:admin", _("管理用户和角色")
+    PROCEDURES_READ = "procedures:read", _("读取招标项目")
+    PROCEDURES_WRITE = "procedures:write", _("办理招标项目")
 
 
 # Roles that act for the public interest or hold secrets: two-factor login is required.
