@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -334,3 +335,61 @@ def test_evaluation_methods_and_procedure_rules_types():
         "negotiated",
     ]
     assert all(isinstance(rules, ProcedureRules) for rules in PROCEDURE_TYPES.values())
+
+
+# --- the limits table of docs/procedures-rules.md is this rendering of the rules ----------------------------
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "procedures-rules.md"
+WORKS_PREQUALIFIED = {"works_open_prequalified", "works_invited_prequalified"}
+
+
+def types_label(keys: set[str]) -> str:
+    if keys == set(WORKS):
+        return "all works"
+    if keys == WORKS_PREQUALIFIED:
+        return "works with prequalification"
+    if keys == set(PROCUREMENT):
+        return "all procurement"
+    return ", ".join(key for key in PROCEDURE_TYPES if key in keys)
+
+
+def counting_label(limit: Limit) -> str:
+    parts = ["start day counts" if limit.start_day_counts else "start day not counted"]
+    if limit.kind is Kind.MINIMUM:
+        parts.append("later day counts" if limit.end_day_counts else "later day not counted")
+    if limit.unit is CAL:
+        parts.append(f"roll-over: {limit.roll_over.value}")
+    return "; ".join(parts)
+
+
+def render_limits_table() -> str:
+    rows: dict[Limit, set[str]] = {}
+    for key, rules in PROCEDURE_TYPES.items():
+        for limit in rules.limits:
+            rows.setdefault(limit, set()).add(key)
+    lines = [
+        "| types | key | ref | limit | amount | anchor → constrained | counting | source | status |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for limit, keys in rows.items():
+        sign, unit = "≥" if limit.kind is Kind.MINIMUM else "≤", "日" if limit.unit is CAL else "工作日"
+        amount = f"{sign} {limit.amount} {unit}"
+        moments = f"{limit.anchor.value} → {limit.constrained.value}"
+        if limit.direction is Direction.BEFORE:
+            moments = f"{limit.constrained.value} before {limit.anchor.value}"
+        lines.append(
+            f"| {types_label(keys)} | `{limit.key}` | {limit.ref or '—'} | {limit.title_zh} | {amount} | "
+            f"{moments} | {counting_label(limit)} | {limit.source} | {limit.verification.value} |"
+        )
+    return "\n".join(lines)
+
+
+def test_the_docs_limits_table_matches_the_rules():
+    # given
+    text = DOCS.read_text(encoding="utf-8")
+
+    # when
+    documented = text.split("<!-- limits:start -->\n", 1)[1].split("\n<!-- limits:end -->", 1)[0]
+
+    # then
+    assert documented == render_limits_table()
