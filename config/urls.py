@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("tenderhall.accounts.urls")),
     path("registry/", include("tenderhall.registry.urls")),
+    path("procedures/", include("tenderhall.procedures.urls")),
     path("audit/", include("tenderhall.supervision.urls")),
     path("", include("tenderhall.ledger.urls")),  # /ledger/... (C2SP tlog-tiles) and /witness/...
     path("", include("tenderhall.portal.urls")),

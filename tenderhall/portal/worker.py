@@ -1,5 +1,5 @@
-"""The embedded mode's in-process worker: the timed jobs that production runs as `tenderhall ledger integrate
---loop` (and, later, the procedures' scheduler), on a daemon thread beside the web server."""
+"""The embedded mode's in-process worker: the timed jobs that production runs as `tenderhall procedures tick
+--loop` and `tenderhall ledger integrate --loop`, on a daemon thread beside the web server."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db import close_old_connections
 
 from tenderhall.core import clock
 from tenderhall.ledger.services import ledger_integrate_if_due
+from tenderhall.procedures.scheduler import procedures_tick
 
 logger = logging.getLogger("tenderhall.worker")
 
@@ -17,8 +18,14 @@ logger = logging.getLogger("tenderhall.worker")
 def tick() -> None:
     """One round of every timed job; a failing job is logged and retried on the next round."""
     close_old_connections()
+    now = clock.now()
     try:
-        ledger_integrate_if_due(clock.now())
+        # The procedures' timed steps first, so that their leaves enter the same checkpoint.
+        procedures_tick(now=now)
+    except Exception:
+        logger.exception("procedures tick failed; retrying on the next tick")
+    try:
+        ledger_integrate_if_due(now)
     except Exception:
         logger.exception("ledger integration failed; retrying on the next tick")
     finally:

@@ -12,7 +12,7 @@ class Sector(models.TextChoices):
     OTHER = "other", _("其他交易")
 
 
-SECTOR_LETTERS = {Sector.WORKS: "E", Sector.PROCUREMENT: "G", Sector.OTHER: "Q"}
+SECTOR_LETTERS: dict[str, str] = {Sector.WORKS: "E", Sector.PROCUREMENT: "G", Sector.OTHER: "Q"}
 
 
 class TenderStatus(models.TextChoices):

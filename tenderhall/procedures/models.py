@@ -63,7 +63,6 @@ class Tender(models.Model):
     code = models.CharField(_("招标项目编号"), max_length=20, unique=True)
     name = models.CharField(_("招标项目名称"), max_length=200)
     procedure_type = models.CharField(_("交易方式"), max_length=40)
-    prequalification = models.BooleanField(_("资格预审"), default=False)
     status = models.CharField(max_length=16, choices=TenderStatus.choices, default=TenderStatus.DRAFT)
     suspended_from = models.CharField(max_length=16, choices=TenderStatus.choices, blank=True)
     control_price = models.DecimalField(

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from tenderhall.procedures import views
+
+app_name = "procedures"
+urlpatterns = [
+    path("", views.project_list_view, name="project_list"),
+    path("projects/<int:project_id>/", views.project_detail_view, name="project_detail"),
+    path("tenders/<int:tender_id>/manage/", views.tender_manage_view, name="tender_manage"),
+    path("tenders/<int:tender_id>/lots", views.lot_add_view, name="lot_add"),
+    path("tenders/<int:tender_id>/timeline", views.tender_schedule_view, name="tender_schedule"),
+    path("tenders/<int:tender_id>/publish", views.tender_publish_view, name="tender_publish"),
+    path("tenders/<int:tender_id>/cancel", views.tender_cancel_view, name="tender_cancel"),
+]

@@ -1,0 +1,174 @@
+"""Pages for the agency (or a tenderee tendering by itself): projects, tenders, lots, timeline, publishing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tenderhall.accounts.models import User
+from tenderhall.core import clock
+from tenderhall.core.errors import DomainError, NotFound
+from tenderhall.procedures import selectors, services
+from tenderhall.procedures.forms import CancelForm, LotForm, ProjectForm, TenderForm, TimelineForm
+from tenderhall.procedures.rules import PROCEDURE_TYPES
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _procedure_choices() -> list[tuple[str, str]]:
+    return [(key, f"{rules.name_zh}（{rules.track}）") for key, rules in PROCEDURE_TYPES.items()]
+
+
+@login_required
+def project_list_view(request: HttpRequest) -> HttpResponse:
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_register(actor=_user(request), **form.cleaned_data, now=clock.now())
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            messages.success(request, _("项目已登记：%(code)s") % {"code": project.code})
+            return redirect("procedures:project_detail", project.pk)
+    projects = selectors.project_list_for_manager(_user(request)).prefetch_related("tenders")
+    return render(request, "procedures/project_list.html", {"projects": projects, "form": form})
+
+
+@login_required
+def project_detail_view(request: HttpRequest, project_id: int) -> HttpResponse:
+    try:
+        project = selectors.access_project_for_manager(actor=_user(request), project_id=project_id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    form = TenderForm(request.POST or None)
+    procedure_field = form.fields["procedure_type"]
+    assert isinstance(procedure_field, forms.ChoiceField)
+    procedure_field.choices = _procedure_choices()
+    if request.method == "POST" and form.is_valid():
+        try:
+            tender = services.tender_create(
+                actor=_user(request), project_id=project.pk, **form.cleaned_data, now=clock.now()
+            )
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            return redirect("procedures:tender_manage", tender.pk)
+    return render(
+        request,
+        "procedures/project_detail.html",
+        {"project": project, "tenders": project.tenders.all(), "form": form},
+    )
+
+
+@login_required
+def tender_manage_view(request: HttpRequest, tender_id: int) -> HttpResponse:
+    try:
+        tender = selectors.access_tender_for_manager(actor=_user(request), tender_id=tender_id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    timeline = TimelineForm(initial={f: getattr(tender, f) for f in TimelineForm.base_fields})
+    return render(
+        request,
+        "procedures/tender_manage.html",
+        {
+            "tender": tender,
+            "lots": tender.lots.all(),
+            "documents": tender.documents.filter(superseded_at__isnull=True),
+            "notices": tender.notices.all(),
+            "lot_form": LotForm(),
+            "timeline_form": timeline,
+            "cancel_form": CancelForm(),
+            "violations": request.session.pop(f"violations:{tender.pk}", []),
+        },
+    )
+
+
+def _perform(
+    request: HttpRequest, tender_id: int, action: Callable[[User], object], done: str
+) -> HttpResponse:
+    try:
+        selectors.access_tender_for_manager(actor=_user(request), tender_id=tender_id)
+        action(_user(request))
+    except NotFound:
+        return render(request, "404.html", status=404)
+    except services.TenderBreaksLimits as error:
+        request.session[f"violations:{tender_id}"] = error.details.get("violations", [])
+        messages.error(request, error.message)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("procedures:tender_manage", tender_id)
+
+
+@login_required
+@require_POST
+def lot_add_view(request: HttpRequest, tender_id: int) -> HttpResponse:
+    form = LotForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请完整填写标段（包）信息。"))
+        return redirect("procedures:tender_manage", tender_id)
+    return _perform(
+        request,
+        tender_id,
+        lambda actor: services.lot_add(
+            actor=actor,
+            tender_id=tender_id,
+            **{k: v for k, v in form.cleaned_data.items() if v is not None},
+            now=clock.now(),
+        ),
+        _("标段（包）已添加。"),
+    )
+
+
+@login_required
+@require_POST
+def tender_schedule_view(request: HttpRequest, tender_id: int) -> HttpResponse:
+    form = TimelineForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写完整的时间安排。"))
+        return redirect("procedures:tender_manage", tender_id)
+    return _perform(
+        request,
+        tender_id,
+        lambda actor: services.tender_schedule(
+            actor=actor, tender_id=tender_id, **form.cleaned_data, now=clock.now()
+        ),
+        _("时间安排已保存。"),
+    )
+
+
+@login_required
+@require_POST
+def tender_publish_view(request: HttpRequest, tender_id: int) -> HttpResponse:
+    return _perform(
+        request,
+        tender_id,
+        lambda actor: services.tender_publish(actor=actor, tender_id=tender_id, now=clock.now()),
+        _("招标项目已发布。"),
+    )
+
+
+@login_required
+@require_POST
+def tender_cancel_view(request: HttpRequest, tender_id: int) -> HttpResponse:
+    reason = str(request.POST.get("reason", ""))
+    return _perform(
+        request,
+        tender_id,
+        lambda actor: services.tender_cancel(
+            actor=actor, tender_id=tender_id, reason=reason, now=clock.now()
+        ),
+        _("招标项目已终止。"),
+    )
