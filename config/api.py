@@ -11,6 +11,7 @@ from tenderhall.accounts.api import router as accounts_router
 from tenderhall.core.errors import DomainError
 from tenderhall.ledger.api import router as ledger_router
 from tenderhall.procedures.api import router as procedures_router
+from tenderhall.procedures.api_participation import router as participation_router
 from tenderhall.registry.api import router as registry_router
 from tenderhall.supervision.api import router as audit_router
 
@@ -27,6 +28,7 @@ api = NinjaAPI(
 api.add_router("/accounts", accounts_router)
 api.add_router("/registry", registry_router)
 api.add_router("/procedures", procedures_router)
+api.add_router("/procedures", participation_router)
 api.add_router("/audit", audit_router)
 api.add_router("/ledger", ledger_router)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +27,13 @@ from tenderhall.accounts.tests.factories import make_user
 from tenderhall.core import clock
 from tenderhall.core.models import AuditEntry
 from tenderhall.ledger.models import Leaf
+from tenderhall.procedures import services as procedure_services
+from tenderhall.procedures.api_participation import router as participation_router
 from tenderhall.registry import services as registry_services
 from tenderhall.registry.models import MarketEntity
 from tenderhall.registry.tests.factories import make_entity, uscc
 
-ACTORS = ("anonymous", "user", "owner", "stranger", "operator", "regulator")
+ACTORS = ("anonymous", "user", "owner", "stranger", "operator", "regulator", "agency")
 ALL_SCOPES = tuple(Scope.values)
 _unique = itertools.count(5000)
 
@@ -58,6 +62,7 @@ def build_world(entity_state: str) -> World:
         "stranger": make_user(now=now),
         "operator": make_user(role=Role.OPERATOR, now=now),
         "regulator": make_user(role=Role.REGULATOR, now=now),
+        "agency": make_user(now=now),
     }
     make_entity(registrant=users["stranger"], approved_by=users["operator"], now=now)
     entity = make_entity(registrant=users["owner"], now=now)
@@ -66,6 +71,30 @@ def build_world(entity_state: str) -> World:
             actor=users["operator"], entity_id=entity.pk, reason="材料不全", now=now
         )
     world = World(users=users, entity=entity)
+    agency = make_entity(registrant=users["agency"], role=Role.AGENCY, approved_by=users["operator"], now=now)
+    tenderee = make_entity(role=Role.TENDEREE, approved_by=users["operator"], now=now)
+    world.ids["agency_entity"], world.ids["tenderee_entity"] = agency.pk, tenderee.pk
+    project = procedure_services.project_register(
+        actor=users["agency"],
+        name="江城市排水管网改造工程",
+        sector="works",
+        region_code="420100",
+        tenderee_id=tenderee.pk,
+        agency_id=agency.pk,
+        budget=Decimal("5000000"),
+        now=now,
+    )
+    tender = procedure_services.tender_create(
+        actor=users["agency"],
+        project_id=project.pk,
+        name="排水管网施工",
+        procedure_type="works_open",
+        now=now,
+    )
+    procedure_services.lot_add(
+        actor=users["agency"], tender_id=tender.pk, name="一标段", estimate=Decimal("4000000"), now=now
+    )
+    world.ids["project"], world.ids["tender"] = project.pk, tender.pk
     for name, user in users.items():
         issued = account_services.token_create(
             user=user, name="matrix", scopes=ALL_SCOPES, expires_at=None, now=now
@@ -254,6 +283,65 @@ MATRIX: dict[str, Row] = {
     ),
     "audit_entry_list": Row("get", "/audit/entries", signed_in(200, **SUPERVISORS_ONLY)),
 }
+# The roles above do not involve the agency: it gets what any other user acting for an approved entity gets.
+for _row in MATRIX.values():
+    _row.expected["agency"] = _row.expected["stranger"]
+
+MANAGERS = {"user": 404, "owner": 404, "stranger": 404, "regulator": 404}
+PROCEDURES_MATRIX: dict[str, Row] = {
+    "project_register": Row(
+        "post",
+        "/procedures/projects",
+        signed_in(403, agency=201),
+        lambda w: {
+            "name": "江城市路灯改造工程",
+            "sector": "works",
+            "region_code": "420100",
+            "tenderee_id": w.ids["tenderee_entity"],
+            "agency_id": w.ids["agency_entity"],
+            "budget": "800000",
+        },
+    ),
+    "project_list_mine": Row("get", "/procedures/projects", signed_in(200)),
+    "tender_create": Row(
+        "post",
+        "/procedures/tenders",
+        signed_in(201, **MANAGERS),
+        lambda w: {"project_id": w.ids["project"], "name": "二期", "procedure_type": "works_open"},
+    ),
+    "tender_list": Row("get", "/procedures/tenders", everyone(200)),
+    "tender_get": Row(
+        "get",
+        "/procedures/tenders/{tender}",
+        {**everyone(200), "anonymous": 404, "user": 404, "owner": 404, "stranger": 404},
+    ),
+    "lot_add": Row(
+        "post",
+        "/procedures/tenders/{tender}/lots",
+        signed_in(201, **MANAGERS),
+        lambda w: {"name": "二标段", "estimate": "100000", "bid_bond": "2000"},
+    ),
+    "tender_schedule": Row(
+        "put",
+        "/procedures/tenders/{tender}/timeline",
+        signed_in(200, **MANAGERS),
+        lambda w: {
+            "notice_publish_at": (clock.now() + timedelta(days=1)).isoformat(),
+            "documents_from": (clock.now() + timedelta(days=1)).isoformat(),
+            "documents_until": (clock.now() + timedelta(days=20)).isoformat(),
+            "bid_deadline": (clock.now() + timedelta(days=30)).isoformat(),
+        },
+    ),
+    # The draft has no documents yet: the managers get past authorization and are refused for that.
+    "tender_publish": Row("post", "/procedures/tenders/{tender}/publish", signed_in(422, **MANAGERS)),
+    "tender_cancel": Row(
+        "post",
+        "/procedures/tenders/{tender}/cancel",
+        signed_in(200, **MANAGERS),
+        lambda w: {"reason": "资金未落实"},
+    ),
+}
+MATRIX.update(PROCEDURES_MATRIX)
 
 
 def openapi_operations() -> dict[str, tuple[str, str]]:
@@ -266,7 +354,18 @@ def openapi_operations() -> dict[str, tuple[str, str]]:
 
 
 def test_the_matrix_names_every_operation_of_the_api_with_its_method_and_path():
-    operations = {k: v for k, v in openapi_operations().items() if not v[1].startswith("/api/v1/ledger/")}
+    # The ledger is public and read-only; the participation operations have their own matrix
+    # (tenderhall/procedures/tests/test_api_participation.py).
+    participation = {
+        operation.operation_id
+        for view in participation_router.path_operations.values()
+        for operation in view.operations
+    }
+    operations = {
+        k: v
+        for k, v in openapi_operations().items()
+        if not v[1].startswith("/api/v1/ledger/") and k not in participation
+    }
     assert set(MATRIX) == set(operations)
     for operation_id, row in MATRIX.items():
         method, path = operations[operation_id]
@@ -279,7 +378,8 @@ def test_the_matrix_names_every_operation_of_the_api_with_its_method_and_path():
             .replace("{certificate}", "{certificate_id}")
             .replace("{entity}", "{entity_id}")
             .replace("{qualification}", "{qualification_id}")
-            .replace("{person}", "{person_id}"),
+            .replace("{person}", "{person_id}")
+            .replace("{tender}", "{tender_id}"),
         ), operation_id
 
 
@@ -298,6 +398,7 @@ def test_authorization(operation_id: str, actor: str) -> None:
         entity=world.entity.pk,
         qualification=world.ids["qualification"],
         person=world.ids["person"],
+        tender=world.ids.get("tender"),
     )
     body = row.body(world) if row.body else None
     audit_before, leaves_before = AuditEntry.objects.count(), Leaf.objects.count()
