@@ -5,3 +5,8 @@ class ProceduresConfig(AppConfig):
     name = "tenderhall.procedures"
     label = "procedures"
     verbose_name = "Tender procedures"
+
+    def ready(self) -> None:
+        from tenderhall.procedures.ledger_sources import register
+
+        register()

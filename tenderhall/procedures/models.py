@@ -82,6 +82,8 @@ class Tender(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
+    # What the tender committed to when published (timeline, lots, documents); hashed into the ledger.
+    published_record = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)

@@ -362,10 +362,17 @@ def tender_publish(*, actor: User, tender_id: int, now: datetime) -> Tender:
         tender.published_at = now
         tender.rules_version, tender.calendar_version = rules.version, calendar.version
         tender.next_check_at = workflow.next_check_at(snapshot(tender))
+        record = tender.published_record = tender_record(tender)
         tender.save(
-            update_fields=["status", "published_at", "rules_version", "calendar_version", "next_check_at"]
+            update_fields=[
+                "status",
+                "published_at",
+                "rules_version",
+                "calendar_version",
+                "next_check_at",
+                "published_record",
+            ]
         )
-        record = tender_record(tender)
         ledger_append(
             event_type="procedures:tender:published",
             subjects={"tender": str(tender.pk), "project": str(tender.project_id)},

@@ -194,3 +194,22 @@ def test_strangers_cannot_publish_and_nothing_changes():
         services.tender_publish(actor=make_user(), tender_id=tender.pk, now=datetime(2026, 3, 2, tzinfo=UTC))
     tender.refresh_from_db()
     assert tender.status == TenderStatus.DRAFT
+
+
+def test_ledger_verify_recomputes_the_published_tender_and_its_notice_and_names_a_changed_notice():
+    # given: a published tender, its leaves integrated
+    from tenderhall.ledger.verify import verify_local
+
+    parties = make_parties()
+    tender = make_draft_tender(parties)
+    attach_signed_document(parties, tender)
+    services.tender_publish(actor=parties.agency_user, tender_id=tender.pk, now=PUBLISH_AT)
+    assert verify_local().problems == []
+    # when: the published notice's text is edited behind the platform's back
+    notice = Notice.objects.get(tender=tender)
+    Notice.objects.filter(pk=notice.pk).update(body=notice.body.replace("江城", "汉口"))
+    # then
+    problems = verify_local().problems
+    assert len(problems) == 1
+    assert "procedures:notice:published" in problems[0]
+    assert "hashes.notice" in problems[0]
