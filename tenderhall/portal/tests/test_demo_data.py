@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from io import StringIO
 
 import pyotp
@@ -8,18 +9,38 @@ from django.core.management import call_command
 
 from tenderhall.accounts.choices import Role
 from tenderhall.accounts.models import Certificate, RoleGrant, User
+from tenderhall.core import clock
 from tenderhall.core.models import AuditEntry
 from tenderhall.ledger.models import Leaf
+from tenderhall.procedures.choices import TenderStatus
+from tenderhall.procedures.models import Notice, Tender
 from tenderhall.registry.choices import EntityStatus
 from tenderhall.registry.models import EntityVersion, MarketEntity
 
 pytestmark = pytest.mark.django_db
+DEMO_NOW = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo tender's dates follow the clock; fix it inside the years the working-day calendar covers."""
+    monkeypatch.setattr(clock, "now", lambda: DEMO_NOW)
 
 
 def counts() -> tuple[int, ...]:
     return tuple(
         model.objects.count()
-        for model in (User, RoleGrant, MarketEntity, EntityVersion, Certificate, Leaf, AuditEntry)
+        for model in (
+            User,
+            RoleGrant,
+            MarketEntity,
+            EntityVersion,
+            Certificate,
+            Leaf,
+            AuditEntry,
+            Tender,
+            Notice,
+        )
     )
 
 
@@ -33,8 +54,14 @@ def test_demo_data_covers_every_role_and_a_second_run_changes_nothing():
     assert set(RoleGrant.objects.values_list("role", flat=True)) == set(Role.values)
     assert set(MarketEntity.objects.values_list("status", flat=True)) == {EntityStatus.APPROVED}
     assert MarketEntity.objects.count() == 7
-    assert Certificate.objects.filter(entity__isnull=False).count() == 8
+    assert Certificate.objects.filter(entity__isnull=False).count() == 9  # the bidders' and the agency's
     assert Leaf.objects.filter(event_type="registry:entity:approved").count() == 7
+    tender = Tender.objects.get()
+    assert (tender.status, tender.bid_deadline) == (
+        TenderStatus.PUBLISHED,
+        datetime(2026, 3, 24, 1, 30, tzinfo=UTC),
+    )
+    assert Notice.objects.get(tender=tender).published_at == DEMO_NOW
     for user in User.objects.all():
         assert user.check_password("demo-Passw0rd-2026")
 

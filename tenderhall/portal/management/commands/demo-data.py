@@ -23,6 +23,8 @@ from tenderhall.accounts.demo_ca import demo_ca_load_or_create
 from tenderhall.accounts.models import Certificate, RoleGrant, User
 from tenderhall.core import clock
 from tenderhall.core.codes import org_code_check_char, resident_id_check_char, uscc_check_char
+from tenderhall.portal.demo_tender import demo_tender_publish
+from tenderhall.procedures.calendar import CalendarDataMissing
 from tenderhall.registry import services as registry
 from tenderhall.registry.choices import EntityKind, EntityStatus, SubRegistry
 from tenderhall.registry.models import MarketEntity
@@ -200,6 +202,7 @@ class Command(BaseCommand):
             self._grant(demo, users, entities, now)
         self._approve(entities, users["operator"], now)
         self._certificates(entities, users, now)
+        self._tender(entities, users, now)
         self._report(users)
 
     def _user(self, demo: DemoUser, now: Any) -> User:
@@ -283,6 +286,20 @@ class Command(BaseCommand):
                 registry.entity_certificate_upload(
                     actor=users[demo.username], entity_id=entity.pk, data=cert_pem, usage=usage, now=now
                 )
+
+    def _tender(self, entities: dict[str, MarketEntity], users: dict[str, User], now: Any) -> None:
+        """A published works tender, when the working-day calendar covers its dates."""
+        ca = demo_ca_load_or_create(Path(settings.TENDERHALL_DATA_DIR) / "demo-ca", now=now)
+        try:
+            demo_tender_publish(
+                agency_user=users["agency"],
+                agency=entities["agency"],
+                tenderee=entities["school"],
+                ca=ca,
+                now=now,
+            )
+        except CalendarDataMissing as error:
+            self.stdout.write(f"No demo tender: {error.message}")
 
     def _report(self, users: dict[str, User]) -> None:
         self.stdout.write(f"Demo data ready. Every demo user's password: {PASSWORD}")
