@@ -14,8 +14,10 @@ Stored notification texts are Chinese, the language of the notices they point to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -332,3 +334,28 @@ def notification_mark_read(*, actor: User, notification_id: int, now: datetime) 
             notification.read_at = now
             notification.save(update_fields=["read_at"])
     return notification
+
+
+# --- ledger verify ----------------------------------------------------------------------------------------
+
+
+def clarification_published_source(event: dict[str, Any]) -> dict[str, Any] | list[str]:
+    """`ledger verify`: the clarification's text, deadlines and notice must read as logged."""
+    clarification = Clarification.objects.filter(pk=event["subjects"]["clarification"]).first()
+    if clarification is None:
+        return [f"clarification {event['subjects']['clarification']} no longer exists"]
+    return {
+        **event,
+        "hashes": {"text": "sha256:" + sha256_hex(clarification.text.encode())},
+        "data": {
+            "notice": clarification.notice_id,
+            "affects_bids": clarification.affects_bids,
+            "deadline_before": clarification.deadline_before.isoformat(),
+            "deadline_after": clarification.deadline_after.isoformat(),
+        },
+    }
+
+
+def leaf_sources() -> dict[str, Callable[[dict[str, Any]], dict[str, Any] | list[str]]]:
+    """The leaf sources of this module, for ``procedures.ledger_sources.register``."""
+    return {"procedures:clarification:published": clarification_published_source}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
@@ -651,3 +651,36 @@ def download_list(*, viewer: User, tender_id: int, now: datetime) -> QuerySet[Do
         .select_related("user", "document")
         .order_by("downloaded_at", "id")
     )
+
+
+# --- ledger verify ----------------------------------------------------------------------------------------
+
+
+def document_uploaded_source(event: dict[str, Any]) -> dict[str, Any] | list[str]:
+    """`ledger verify`: the stored file must still hash (SHA-256 and SM3) as logged, and so must the row."""
+    document = TenderDocument.objects.filter(pk=event["subjects"]["document"]).first()
+    if document is None:
+        return [f"document {event['subjects']['document']} no longer exists"]
+    name = document.file.name or ""
+    if not name or not default_storage.exists(name):
+        return [f"document {document.pk}: its file {name} is missing"]
+    sha256, sm3, size = hashlib.sha256(), hashes.Hash(hashes.SM3()), 0
+    with default_storage.open(name, "rb") as stored:
+        for chunk in iter(lambda: stored.read(CHUNK_BYTES), b""):
+            sha256.update(chunk)
+            sm3.update(chunk)
+            size += len(chunk)
+    file_hashes = {"sha256": f"sha256:{sha256.hexdigest()}", "sm3": f"sm3:{sm3.finalize().hex()}"}
+    row_hashes = {"sha256": f"sha256:{document.sha256}", "sm3": f"sm3:{document.sm3}"}
+    if row_hashes != file_hashes:
+        return [f"document {document.pk}: the row's hashes differ from the stored file's"]
+    return {
+        **event,
+        "hashes": file_hashes,
+        "data": {**event.get("data", {}), "name": document.name, "size": size},
+    }
+
+
+def leaf_sources() -> dict[str, Callable[[dict[str, Any]], dict[str, Any] | list[str]]]:
+    """The leaf sources of this module, for ``procedures.ledger_sources.register``."""
+    return {"procedures:document:uploaded": document_uploaded_source}

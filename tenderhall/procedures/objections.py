@@ -31,7 +31,9 @@ them (a hash over the text, the entity and the person) without naming them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -109,8 +111,16 @@ def _require_bidder_for(actor: User, entity_id: int) -> None:
         )
 
 
-def _commitment(**fields: object) -> str:
-    return "sha256:" + sha256_hex(canonical_json({k: str(v) for k, v in fields.items()}))
+def commitment(record: Objection | Complaint) -> str:
+    """What the public ledger holds of who raised an objection or filed a complaint: a hash over the text,
+    the entity, the person and the moment, which proves them later without naming them now."""
+    fields = {
+        "text": record.text,
+        "entity": str(record.raised_for_id),
+        "user": str(record.raised_by_id),
+        "at": _utc(record.raised_at).isoformat(),
+    }
+    return "sha256:" + sha256_hex(canonical_json(fields))
 
 
 def suspends(rules: ProcedureRules) -> bool:
@@ -200,7 +210,7 @@ def objection_raise(
         ledger_append(
             event_type="procedures:objection:raised",
             subjects={"objection": str(objection.pk), "tender": str(tender.pk)},
-            hashes={"objection": _commitment(text=text, entity=entity_id, user=actor.pk, at=now.isoformat())},
+            hashes={"objection": commitment(objection)},
             actor=None,
             at=now,
             data={
@@ -498,7 +508,7 @@ def complaint_file(
         ledger_append(
             event_type="procedures:complaint:filed",
             subjects={"complaint": str(complaint.pk), "tender": str(tender.pk)},
-            hashes={"complaint": _commitment(text=text, entity=entity_id, user=actor.pk, at=now.isoformat())},
+            hashes={"complaint": commitment(complaint)},
             actor=None,
             at=now,
             data={"accept_due_at": complaint.accept_due_at.isoformat()},
@@ -627,3 +637,51 @@ def access_complaint_for_viewer(*, viewer: User, complaint_id: int) -> Complaint
     if complaint is None:
         raise NotFound(gettext("No such complaint."))
     return complaint
+
+
+# --- ledger verify ----------------------------------------------------------------------------------------
+
+LeafSource = Callable[[dict[str, Any]], "dict[str, Any] | list[str]"]
+
+
+def objection_raised_source(event: dict[str, Any]) -> dict[str, Any] | list[str]:
+    objection = Objection.objects.filter(pk=event["subjects"]["objection"]).first()
+    if objection is None:
+        return [f"objection {event['subjects']['objection']} no longer exists"]
+    due = _utc(objection.answer_due_at).isoformat()
+    data = {**event.get("data", {}), "subject": objection.subject, "answer_due_at": due}
+    return {**event, "hashes": {"objection": commitment(objection)}, "data": data}
+
+
+def objection_answered_source(event: dict[str, Any]) -> dict[str, Any] | list[str]:
+    objection = Objection.objects.filter(pk=event["subjects"]["objection"]).first()
+    if objection is None or objection.answered_at is None:
+        return [f"objection {event['subjects']['objection']} no longer exists or has no answer"]
+    data = {**event.get("data", {}), "late": objection.answered_at >= objection.answer_due_at}
+    return {**event, "hashes": {"answer": "sha256:" + sha256_hex(objection.answer.encode())}, "data": data}
+
+
+def complaint_filed_source(event: dict[str, Any]) -> dict[str, Any] | list[str]:
+    complaint = Complaint.objects.filter(pk=event["subjects"]["complaint"]).first()
+    if complaint is None:
+        return [f"complaint {event['subjects']['complaint']} no longer exists"]
+    data = {"accept_due_at": _utc(complaint.accept_due_at).isoformat()}
+    return {**event, "hashes": {"complaint": commitment(complaint)}, "data": data}
+
+
+def complaint_decided_source(event: dict[str, Any]) -> dict[str, Any] | list[str]:
+    complaint = Complaint.objects.filter(pk=event["subjects"]["complaint"]).first()
+    if complaint is None:
+        return [f"complaint {event['subjects']['complaint']} no longer exists"]
+    hashes = {"outcome": "sha256:" + sha256_hex(complaint.outcome.encode())}
+    return {**event, "hashes": hashes, "data": {"status": complaint.status}}
+
+
+def leaf_sources() -> dict[str, LeafSource]:
+    """The leaf sources of this module, for ``procedures.ledger_sources.register``."""
+    return {
+        "procedures:objection:raised": objection_raised_source,
+        "procedures:objection:answered": objection_answered_source,
+        "procedures:complaint:filed": complaint_filed_source,
+        "procedures:complaint:decided": complaint_decided_source,
+    }

@@ -31,7 +31,9 @@ from tenderhall.accounts.demo_ca import demo_ca_load_or_create
 from tenderhall.accounts.models import Certificate, User
 from tenderhall.accounts.tests.factories import make_user
 from tenderhall.core.models import AuditEntry
+from tenderhall.ledger.canonical import canonical_json
 from tenderhall.ledger.models import Leaf
+from tenderhall.procedures import clarifications, documents, objections
 from tenderhall.procedures.choices import Sector, TenderStatus
 from tenderhall.procedures.documents import document_download, document_upload
 from tenderhall.procedures.models import (
@@ -357,6 +359,21 @@ def leaves(event_type: str) -> list[dict[str, Any]]:
     return [
         json.loads(bytes(leaf.data)) for leaf in Leaf.objects.filter(event_type=event_type).order_by("index")
     ]
+
+
+def leaf_source_problems() -> list[str]:
+    """Rebuild every leaf of documents, clarifications, objections and complaints from the live rows and files
+    with this module's leaf sources; what differs from the logged leaf, or the source's own complaints."""
+    sources = {**documents.leaf_sources(), **clarifications.leaf_sources(), **objections.leaf_sources()}
+    problems: list[str] = []
+    for leaf in Leaf.objects.filter(event_type__in=sources).order_by("index"):
+        event = json.loads(bytes(leaf.data))
+        rebuilt = sources[leaf.event_type](event)
+        if isinstance(rebuilt, list):
+            problems.extend(rebuilt)
+        elif canonical_json(rebuilt) != bytes(leaf.data):
+            problems.append(f"leaf {leaf.index} ({leaf.event_type}) differs from the live data")
+    return problems
 
 
 def download(world: World, user: User, *, now: datetime = NOW) -> TenderDocument:

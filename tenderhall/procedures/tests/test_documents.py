@@ -37,6 +37,7 @@ from tenderhall.procedures.tests.support import (
     accept_for_entity,
     accept_for_user,
     download,
+    leaf_source_problems,
     leaves,
     make_ec_signer,
     make_signer,
@@ -503,3 +504,27 @@ def test_the_download_list_is_not_found_for_those_who_may_not_see_it():
     listed = download_list(viewer=world.operator, tender_id=world.tender.pk, now=NOW)
     assert [(d.user_id, d.document_id) for d in listed] == [(world.bidder.pk, world.document.pk)]
     assert len(download_list(viewer=world.agency_user, tender_id=world.tender.pk, now=DEADLINE)) == 1
+
+
+# --- ledger verify ----------------------------------------------------------------------------------------
+
+
+def test_the_leaf_sources_rebuild_the_document_and_clarification_leaves_and_name_a_changed_file_or_row():
+    # given an amendment document after publication (a document leaf and a clarification leaf)
+    world = make_world()
+    revised = DOCUMENT + b"revised"
+    upload(world, revised, world.signer.openssl(revised), name="招标文件.pdf", now=NOW + timedelta(days=1))
+    assert leaf_source_problems() == []
+    # when the stored file of the first document is changed
+    path = Path(world.document.file.path)
+    original = path.read_bytes()
+    path.write_bytes(original + b"!")
+    # then verify names it
+    assert leaf_source_problems() == [
+        f"document {world.document.pk}: the row's hashes differ from the stored file's"
+    ]
+    # and when the file is back but a clarification's text was edited in the database
+    path.write_bytes(original)
+    Clarification.objects.update(text="另一段文字")
+    [problem] = leaf_source_problems()
+    assert problem.endswith("(procedures:clarification:published) differs from the live data")

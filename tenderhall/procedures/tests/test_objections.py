@@ -17,7 +17,7 @@ from tenderhall.procedures.choices import (
     Sector,
     TenderStatus,
 )
-from tenderhall.procedures.models import Clarification, Notification
+from tenderhall.procedures.models import Clarification, Complaint, Notification, Objection
 from tenderhall.procedures.objections import (
     complaint_accept,
     complaint_decide,
@@ -30,7 +30,15 @@ from tenderhall.procedures.objections import (
     objection_raise,
     suspended_since,
 )
-from tenderhall.procedures.tests.support import DEADLINE, World, download, leaves, make_world, state
+from tenderhall.procedures.tests.support import (
+    DEADLINE,
+    World,
+    download,
+    leaf_source_problems,
+    leaves,
+    make_world,
+    state,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -389,3 +397,29 @@ def test_complaints_are_seen_by_regulators_the_complainant_and_the_tenders_manag
         ("other_agency", False),
     ]:
         assert (complaint in complaint_list_for_viewer(viewer=world.users[who])) is seen, who
+
+
+# --- ledger verify ----------------------------------------------------------------------------------------
+
+
+def test_the_leaf_sources_rebuild_objection_and_complaint_leaves_and_name_an_edited_row():
+    # given an objection raised and answered, and a complaint filed, accepted and decided
+    world = make_world()
+    objection = raise_on_documents(world)
+    objection_answer(actor=world.agency_user, objection_id=objection.pk, answer="答复", now=ANSWERED)
+    complaint = file_complaint(world)
+    complaint_accept(actor=world.regulator, complaint_id=complaint.pk, now=FILED)
+    complaint_decide(
+        actor=world.regulator, complaint_id=complaint.pk, upheld=False, outcome="驳回", now=FILED
+    )
+    assert leaf_source_problems() == []
+    # when the objector, the answer and the decision are edited in the database
+    Objection.objects.filter(pk=objection.pk).update(raised_for=world.other_bidder_entity, answer="另一答复")
+    Complaint.objects.filter(pk=complaint.pk).update(outcome="成立")
+    # then each changed leaf is named
+    problems = leaf_source_problems()
+    assert [p.split(") ")[0].split(" (")[1] for p in problems] == [
+        "procedures:objection:raised",
+        "procedures:objection:answered",
+        "procedures:complaint:decided",
+    ]
