@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tenderhall.accounts.tests.factories import make_user
 from tenderhall.core.errors import DomainError, NotFound
 from tenderhall.core.models import AuditEntry
+from tenderhall.procedures import services
 from tenderhall.procedures.choices import NoticeKind, TenderStatus
 from tenderhall.procedures.clarifications import (
     QuestionForManager,
@@ -20,7 +22,15 @@ from tenderhall.procedures.clarifications import (
     question_list_for_asker,
     question_list_for_manager,
 )
+from tenderhall.procedures.documents import document_download
 from tenderhall.procedures.models import Clarification, Notification, Question
+from tenderhall.procedures.scheduler import procedures_tick
+from tenderhall.procedures.tests.factories import (
+    PUBLISH_AT,
+    attach_signed_document,
+    make_draft_tender,
+    make_parties,
+)
 from tenderhall.procedures.tests.support import DEADLINE, NOW, download, leaves, make_world, state
 
 pytestmark = pytest.mark.django_db
@@ -287,3 +297,43 @@ def test_clarifications_are_public_and_notifications_belong_to_their_user():
     assert notification_mark_read(actor=world.bidder, notification_id=mine.pk, now=NOW).read_at == NOW
     # marking again keeps the first reading
     assert notification_mark_read(actor=world.bidder, notification_id=mine.pk, now=LATE).read_at == NOW
+
+
+def test_journey_through_the_procedure_services_a_late_amendment_keeps_bidding_open_past_the_old_deadline():
+    # given a tender published by the procedure services, with its signed documents
+    parties = make_parties()
+    draft = make_draft_tender(parties)
+    attach_signed_document(parties, draft, now=PUBLISH_AT)
+    tender = services.tender_publish(actor=parties.agency_user, tender_id=draft.pk, now=PUBLISH_AT)
+    procedures_tick(now=PUBLISH_AT)  # the documents are on issue
+    tender.refresh_from_db()
+    assert tender.status == TenderStatus.BIDDING
+    old_deadline = tender.bid_deadline
+    assert old_deadline is not None
+    # and a bidder who downloads the documents and asks a question
+    bidder = make_user()
+    document = tender.documents.get()
+    document_download(actor=bidder, document_id=document.pk, now=PUBLISH_AT, remote_addr=None)
+    question = question_ask(actor=bidder, tender_id=tender.pk, text="第二章是否有误？", now=PUBLISH_AT)
+    # when the agency answers with an amendment 10 days before the deadline
+    late = old_deadline - timedelta(days=10)
+    clarification = clarification_publish(
+        actor=parties.agency_user,
+        tender_id=tender.pk,
+        text="第二章更正。",
+        affects_bids=True,
+        question_ids=[question.pk],
+        now=late,
+    )
+    # then the deadline moved, the scheduler leaves the tender open at the old deadline, and the bidder knows
+    assert clarification.deadline_after > old_deadline
+    procedures_tick(now=old_deadline)
+    tender.refresh_from_db()
+    assert (tender.status, tender.bid_deadline, tender.next_check_at) == (
+        TenderStatus.BIDDING,
+        clarification.deadline_after,
+        clarification.deadline_after,
+    )
+    [answered] = question_list_for_asker(actor=bidder, tender_id=tender.pk)
+    assert answered.clarification == clarification
+    assert notifications_for(bidder).count() == 1

@@ -141,6 +141,32 @@ def test_a_signature_from_the_cryptography_pkcs7_builder_is_accepted():
     assert document.sha256 == hashlib.sha256(BILL).hexdigest()
 
 
+def test_a_signature_without_signed_attributes_is_checked_over_the_files_digest(tmp_path: Path):
+    # given openssl's -noattr signature: the RSA signature is over the file's digest itself
+    world = make_world(status=TenderStatus.DRAFT)
+    (tmp_path / "bill").write_bytes(BILL)
+    command = [
+        "openssl",
+        "cms",
+        "-sign",
+        "-binary",
+        "-noattr",
+        "-in",
+        str(tmp_path / "bill"),
+        "-signer",
+        str(world.signer.cert_path),
+        "-inkey",
+        str(world.signer.key_path),
+        "-outform",
+        "DER",
+    ]
+    signature = subprocess.run(command, check=True, capture_output=True).stdout
+    assert len(cms.ContentInfo.load(signature)["content"]["signer_infos"][0]["signed_attrs"]) == 0
+    # when / then: accepted over the file, refused over another
+    assert upload(world, BILL, signature).sha256 == hashlib.sha256(BILL).hexdigest()
+    assert refused(world, BILL + b"x", signature, name="other.pdf").code == "signature_invalid"
+
+
 def test_an_ecdsa_signature_made_by_openssl_is_accepted():
     world = make_world(status=TenderStatus.DRAFT)
     signer = make_ec_signer(common_name="张三", serial_number="EC-1", now=NOW - timedelta(days=3))
