@@ -58,3 +58,8 @@ def register() -> None:
         if name not in ("procedures:tender:published", "procedures:tender:cancelled"):
             register_leaf_source(name, tender_step)
     register_leaf_source("procedures:notice:published", notice_published)
+    from tenderhall.procedures import clarifications, documents, objections
+
+    for module in (documents, clarifications, objections):
+        for event_type, source in module.leaf_sources().items():
+            register_leaf_source(event_type, source)

@@ -81,3 +81,14 @@ def test_demo_data_is_refused_in_production_mode(settings):
     with pytest.raises(CommandError, match="refused in production"):
         call_command("demo-data", stdout=StringIO())
     assert not User.objects.exists()
+
+
+def test_every_leaf_of_the_demo_data_is_recomputed_from_the_live_rows():
+    from tenderhall.ledger.services import ledger_integrate
+    from tenderhall.ledger.verify import verify_local
+
+    call_command("demo-data", stdout=StringIO())
+    ledger_integrate(now=DEMO_NOW)
+    report = verify_local()
+    assert (report.problems, report.unknown_types) == ([], {})
+    assert report.leaves_checked == Leaf.objects.count()
