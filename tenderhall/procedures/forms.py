@@ -55,3 +55,17 @@ class TimelineForm(ServiceForm):
 
 class CancelForm(ServiceForm):
     reason = forms.CharField(label=_("终止原因"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DocumentUploadForm(ServiceForm):
+    name = forms.CharField(label=_("文件名称"), max_length=200)
+    file = forms.FileField(label=_("招标文件"))
+    signature = forms.FileField(label=_("电子签名（CMS分离式签名，DER或PEM）"))
+
+
+class ClarificationForm(ServiceForm):
+    text = forms.CharField(label=_("澄清或修改内容"), widget=forms.Textarea(attrs={"rows": 4}))
+    affects_bids = forms.BooleanField(label=_("可能影响投标文件编制"), required=False)
+    question_ids = forms.MultipleChoiceField(
+        label=_("答复的问题"), required=False, choices=(), widget=forms.CheckboxSelectMultiple
+    )

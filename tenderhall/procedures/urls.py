@@ -11,4 +11,10 @@ urlpatterns = [
     path("tenders/<int:tender_id>/timeline", views.tender_schedule_view, name="tender_schedule"),
     path("tenders/<int:tender_id>/publish", views.tender_publish_view, name="tender_publish"),
     path("tenders/<int:tender_id>/cancel", views.tender_cancel_view, name="tender_cancel"),
+    path("tenders/<int:tender_id>/documents", views.document_upload_view, name="document_upload"),
+    path(
+        "tenders/<int:tender_id>/clarifications",
+        views.clarification_publish_view,
+        name="clarification_publish",
+    ),
 ]

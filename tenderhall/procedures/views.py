@@ -15,8 +15,16 @@ from django.views.decorators.http import require_POST
 from tenderhall.accounts.models import User
 from tenderhall.core import clock
 from tenderhall.core.errors import DomainError, NotFound
-from tenderhall.procedures import selectors, services
-from tenderhall.procedures.forms import CancelForm, LotForm, ProjectForm, TenderForm, TimelineForm
+from tenderhall.procedures import clarifications, documents, selectors, services
+from tenderhall.procedures.forms import (
+    CancelForm,
+    ClarificationForm,
+    DocumentUploadForm,
+    LotForm,
+    ProjectForm,
+    TenderForm,
+    TimelineForm,
+)
 from tenderhall.procedures.rules import PROCEDURE_TYPES
 
 
@@ -78,6 +86,7 @@ def tender_manage_view(request: HttpRequest, tender_id: int) -> HttpResponse:
     except NotFound:
         return render(request, "404.html", status=404)
     timeline = TimelineForm(initial={f: getattr(tender, f) for f in TimelineForm.base_fields})
+    questions = clarifications.question_list_for_manager(actor=_user(request), tender_id=tender.pk)
     return render(
         request,
         "procedures/tender_manage.html",
@@ -89,6 +98,10 @@ def tender_manage_view(request: HttpRequest, tender_id: int) -> HttpResponse:
             "lot_form": LotForm(),
             "timeline_form": timeline,
             "cancel_form": CancelForm(),
+            "document_form": DocumentUploadForm(),
+            "questions": questions,
+            "clarification_form": _clarification_form(None, questions),
+            "clarifications": tender.clarifications.all(),
             "violations": request.session.pop(f"violations:{tender.pk}", []),
         },
     )
@@ -171,4 +184,63 @@ def tender_cancel_view(request: HttpRequest, tender_id: int) -> HttpResponse:
             actor=actor, tender_id=tender_id, reason=reason, now=clock.now()
         ),
         _("招标项目已终止。"),
+    )
+
+
+def _clarification_form(
+    data: object, questions: list[clarifications.QuestionForManager]
+) -> ClarificationForm:
+    form = ClarificationForm(data)  # type: ignore[arg-type]  # a QueryDict or None
+    field = form.fields["question_ids"]
+    assert isinstance(field, forms.MultipleChoiceField)
+    field.choices = [(str(q.id), q.text[:80]) for q in questions if q.clarification_id is None]
+    return form
+
+
+@login_required
+@require_POST
+def document_upload_view(request: HttpRequest, tender_id: int) -> HttpResponse:
+    form = DocumentUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("请选择招标文件及其电子签名文件。"))
+        return redirect("procedures:tender_manage", tender_id)
+    upload, signature = form.cleaned_data["file"], form.cleaned_data["signature"]
+    return _perform(
+        request,
+        tender_id,
+        lambda actor: documents.document_upload(
+            actor=actor,
+            tender_id=tender_id,
+            name=form.cleaned_data["name"],
+            file=upload,
+            signature=signature.read(documents.MAX_SIGNATURE_BYTES + 1),
+            now=clock.now(),
+        ),
+        _("招标文件已验签并上传。"),
+    )
+
+
+@login_required
+@require_POST
+def clarification_publish_view(request: HttpRequest, tender_id: int) -> HttpResponse:
+    try:
+        questions = clarifications.question_list_for_manager(actor=_user(request), tender_id=tender_id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    form = _clarification_form(request.POST, questions)
+    if not form.is_valid():
+        messages.error(request, _("请填写澄清或修改内容。"))
+        return redirect("procedures:tender_manage", tender_id)
+    return _perform(
+        request,
+        tender_id,
+        lambda actor: clarifications.clarification_publish(
+            actor=actor,
+            tender_id=tender_id,
+            text=form.cleaned_data["text"],
+            affects_bids=form.cleaned_data["affects_bids"],
+            question_ids=[int(q) for q in form.cleaned_data["question_ids"]],
+            now=clock.now(),
+        ),
+        _("澄清已发布。"),
     )

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from tenderhall.accounts.choices import Role
 from tenderhall.accounts.models import User
-from tenderhall.accounts.tests.factories import make_user
+from tenderhall.accounts.tests.factories import enable_two_factor, make_user
 from tenderhall.procedures import services
 from tenderhall.procedures.models import Project, Tender
 from tenderhall.registry.models import MarketEntity
@@ -33,6 +33,7 @@ def make_parties() -> Parties:
     agency = make_entity(
         registrant=agency_user, role=Role.AGENCY, approved_by=operator, name="华信工程咨询有限公司"
     )
+    enable_two_factor(agency_user)  # the agency's role requires it
     tenderee_user = make_user()
     tenderee = make_entity(
         registrant=tenderee_user, role=Role.TENDEREE, approved_by=operator, name="江城市第一实验中学"
