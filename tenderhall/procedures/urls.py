@@ -12,6 +12,9 @@ urlpatterns = [
     path("tenders/<int:tender_id>/publish", views.tender_publish_view, name="tender_publish"),
     path("tenders/<int:tender_id>/cancel", views.tender_cancel_view, name="tender_cancel"),
     path("tenders/<int:tender_id>/documents", views.document_upload_view, name="document_upload"),
+    path("tenders/<int:tender_id>/questions", views.question_ask_view, name="question_ask"),
+    path("tenders/<int:tender_id>/objections", views.objection_raise_view, name="objection_raise"),
+    path("notifications/", views.notifications_view, name="notifications"),
     path(
         "tenders/<int:tender_id>/clarifications",
         views.clarification_publish_view,

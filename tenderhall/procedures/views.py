@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from tenderhall.accounts.models import User
 from tenderhall.core import clock
 from tenderhall.core.errors import DomainError, NotFound
-from tenderhall.procedures import clarifications, documents, selectors, services
+from tenderhall.procedures import clarifications, documents, objections, participation, selectors, services
 from tenderhall.procedures.forms import (
     CancelForm,
     ClarificationForm,
@@ -243,4 +243,57 @@ def clarification_publish_view(request: HttpRequest, tender_id: int) -> HttpResp
             now=clock.now(),
         ),
         _("澄清已发布。"),
+    )
+
+
+def _to_tender_page(tender_id: int) -> HttpResponse:
+    return redirect("portal:tender_detail", tender_id)
+
+
+@login_required
+@require_POST
+def question_ask_view(request: HttpRequest, tender_id: int) -> HttpResponse:
+    form = participation.QuestionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请填写问题。"))
+        return _to_tender_page(tender_id)
+    try:
+        clarifications.question_ask(
+            actor=_user(request), tender_id=tender_id, text=form.cleaned_data["text"], now=clock.now()
+        )
+    except NotFound:
+        return render(request, "404.html", status=404)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("问题已提交，答复将以澄清形式发布。"))
+    return _to_tender_page(tender_id)
+
+
+@login_required
+@require_POST
+def objection_raise_view(request: HttpRequest, tender_id: int) -> HttpResponse:
+    form = participation.objection_form(_user(request), request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择主体和异议事项并填写内容。"))
+        return _to_tender_page(tender_id)
+    try:
+        objections.objection_raise(
+            actor=_user(request), tender_id=tender_id, now=clock.now(), **form.cleaned_data
+        )
+    except NotFound:
+        return render(request, "404.html", status=404)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("异议已提出。"))
+    return _to_tender_page(tender_id)
+
+
+@login_required
+def notifications_view(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "procedures/notifications.html",
+        {"notifications": clarifications.notifications_for(_user(request))[:200]},
     )
