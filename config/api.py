@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from tenderhall.accounts.api import router as accounts_router
 from tenderhall.core.errors import DomainError
 from tenderhall.ledger.api import router as ledger_router
+from tenderhall.portal.api import router as portal_router
 from tenderhall.procedures.api import router as procedures_router
 from tenderhall.procedures.api_participation import router as participation_router
 from tenderhall.registry.api import router as registry_router
@@ -29,6 +30,7 @@ api.add_router("/accounts", accounts_router)
 api.add_router("/registry", registry_router)
 api.add_router("/procedures", procedures_router)
 api.add_router("/procedures", participation_router)
+api.add_router("/portal", portal_router)
 api.add_router("/audit", audit_router)
 api.add_router("/ledger", ledger_router)
 

@@ -342,6 +342,13 @@ PROCEDURES_MATRIX: dict[str, Row] = {
     ),
 }
 MATRIX.update(PROCEDURES_MATRIX)
+MATRIX.update(
+    {
+        "notice_search": Row("get", "/portal/notices", everyone(200)),
+        # The world's tender is a draft: no notice of it is published, and an unpublished one is nobody's.
+        "notice_get": Row("get", "/portal/notices/{notice}", everyone(404)),
+    }
+)
 
 
 def openapi_operations() -> dict[str, tuple[str, str]]:
@@ -379,7 +386,8 @@ def test_the_matrix_names_every_operation_of_the_api_with_its_method_and_path():
             .replace("{entity}", "{entity_id}")
             .replace("{qualification}", "{qualification_id}")
             .replace("{person}", "{person_id}")
-            .replace("{tender}", "{tender_id}"),
+            .replace("{tender}", "{tender_id}")
+            .replace("{notice}", "{notice_id}"),
         ), operation_id
 
 
@@ -399,6 +407,7 @@ def test_authorization(operation_id: str, actor: str) -> None:
         qualification=world.ids["qualification"],
         person=world.ids["person"],
         tender=world.ids.get("tender"),
+        notice=0,
     )
     body = row.body(world) if row.body else None
     audit_before, leaves_before = AuditEntry.objects.count(), Leaf.objects.count()

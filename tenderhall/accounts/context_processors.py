@@ -16,5 +16,6 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
         "nav": {
             "operator": Role.OPERATOR in roles,
             "supervisor": bool(roles & {Role.OPERATOR, Role.REGULATOR}),
+            "manager": bool(roles & {Role.AGENCY, Role.TENDEREE}),
         }
     }

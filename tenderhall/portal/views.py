@@ -12,6 +12,7 @@ from tenderhall.portal import selectors
 from tenderhall.portal.forms import NoticeSearchForm, procedure_type_name
 from tenderhall.portal.selectors import SearchInvalid
 from tenderhall.procedures.documents import document_list_for_viewer
+from tenderhall.procedures.participation import participation_context
 from tenderhall.procedures.selectors import access_notice_published, access_tender_for_viewer
 from tenderhall.registry.selectors import entity_list
 
@@ -100,5 +101,6 @@ def tender_public_view(request: HttpRequest, tender_id: int) -> HttpResponse:
             "lots": list(tender.lots.all()),
             "documents": documents,
             "notices": selectors.tender_notices_published(tender),
+            **participation_context(viewer, tender),
         },
     )

@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import transaction
 
 from tenderhall.core.audit import audit_record
+from tenderhall.core.hooks import notice_published
 from tenderhall.ledger.services import ledger_append
 from tenderhall.procedures.models import Notice, Tender
 from tenderhall.procedures.workflow import TenderSnapshot, action_name, advance, due_event, next_check_at
@@ -125,6 +126,7 @@ def _notice_publish(notice_id: int, *, now: datetime) -> str | None:
             return None
         notice.published_at = now
         notice.save(update_fields=["published_at"])
+        notice_published(notice)  # the portal indexes it for search, in this transaction
         ledger_append(
             event_type="procedures:notice:published",
             subjects={"notice": str(notice.pk), "tender": str(notice.tender_id)},

@@ -343,8 +343,18 @@ def tender_publish(*, actor: User, tender_id: int, now: datetime) -> Tender:
         assert tender.documents_until is not None
         rules = procedure_rules(tender.procedure_type)
         calendar = calendar_load()
+        # Published later than planned: the notice goes out now, and no document is out before its notice.
+        # The limits are checked against these real times.
+        tender.notice_publish_at = max(tender.notice_publish_at, now)
+        tender.documents_from = max(tender.documents_from, tender.notice_publish_at)
+        if tender.documents_from >= tender.documents_until:
+            raise TenderBreaksLimits(
+                gettext("The documents would be available only until %(until)s: set a later timeline.")
+                % {"until": tender.documents_until.isoformat()},
+                details={"fields": {"documents_until": "past"}},
+            )
         timeline = Timeline(
-            notice_published_at=max(tender.notice_publish_at, now),
+            notice_published_at=tender.notice_publish_at,
             documents_from=tender.documents_from,
             documents_until=tender.documents_until,
             bid_deadline=tender.bid_deadline,
@@ -366,6 +376,8 @@ def tender_publish(*, actor: User, tender_id: int, now: datetime) -> Tender:
         tender.save(
             update_fields=[
                 "status",
+                "notice_publish_at",
+                "documents_from",
                 "published_at",
                 "rules_version",
                 "calendar_version",

@@ -434,10 +434,6 @@ def test_the_index_has_its_database_specific_structure():
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    reason="until procedures.scheduler._notice_publish calls core.hooks.notice_published",
-    strict=False,
-)
 def test_a_notice_published_by_the_scheduler_is_found_at_once():
     from tenderhall.procedures.scheduler import notices_publish_due
 

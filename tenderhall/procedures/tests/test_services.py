@@ -213,3 +213,24 @@ def test_ledger_verify_recomputes_the_published_tender_and_its_notice_and_names_
     assert len(problems) == 1
     assert "procedures:notice:published" in problems[0]
     assert "hashes.notice" in problems[0]
+
+
+def test_publishing_after_the_planned_notice_time_opens_the_documents_at_publication_and_checks_that():
+    # given: a timeline planned from 2 March, published only on 4 March
+    parties = make_parties()
+    tender = make_draft_tender(parties, days_to_deadline=22)
+    attach_signed_document(parties, tender)
+    late = PUBLISH_AT + timedelta(days=2)
+    # when: the deadline, 20 days after the real availability, is now too close
+    with pytest.raises(services.TenderBreaksLimits) as raised:
+        services.tender_publish(actor=parties.agency_user, tender_id=tender.pk, now=late)
+    # then
+    assert raised.value.details["violations"][0]["short_by"] == 1
+    tender.refresh_from_db()
+    assert (tender.status, tender.documents_from) == (TenderStatus.DRAFT, PUBLISH_AT)
+    # and three hours late still keeps the 20 days: published with the real times
+    services.tender_publish(
+        actor=parties.agency_user, tender_id=tender.pk, now=PUBLISH_AT + timedelta(hours=3)
+    )
+    tender.refresh_from_db()
+    assert tender.documents_from == tender.notice_publish_at == PUBLISH_AT + timedelta(hours=3)
