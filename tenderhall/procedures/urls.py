@@ -16,6 +16,13 @@ urlpatterns = [
     path("tenders/<int:tender_id>/objections", views.objection_raise_view, name="objection_raise"),
     path("notifications/", views.notifications_view, name="notifications"),
     path(
+        "tenders/<int:tender_id>/objections/<int:objection_id>/answer",
+        views.objection_answer_view,
+        name="objection_answer",
+    ),
+    path("complaints/", views.complaint_list_view, name="complaint_list"),
+    path("complaints/<int:complaint_id>/", views.complaint_handle_view, name="complaint_handle"),
+    path(
         "tenders/<int:tender_id>/clarifications",
         views.clarification_publish_view,
         name="clarification_publish",

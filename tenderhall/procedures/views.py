@@ -12,7 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tenderhall.accounts.choices import Role
 from tenderhall.accounts.models import User
+from tenderhall.accounts.selectors import user_has_role
 from tenderhall.core import clock
 from tenderhall.core.errors import DomainError, NotFound
 from tenderhall.procedures import clarifications, documents, objections, participation, selectors, services
@@ -102,6 +104,7 @@ def tender_manage_view(request: HttpRequest, tender_id: int) -> HttpResponse:
             "questions": questions,
             "clarification_form": _clarification_form(None, questions),
             "clarifications": tender.clarifications.all(),
+            "objections": objections.objection_list_for_viewer(viewer=_user(request), tender_id=tender.pk),
             "violations": request.session.pop(f"violations:{tender.pk}", []),
         },
     )
@@ -297,3 +300,61 @@ def notifications_view(request: HttpRequest) -> HttpResponse:
         "procedures/notifications.html",
         {"notifications": clarifications.notifications_for(_user(request))[:200]},
     )
+
+
+@login_required
+@require_POST
+def objection_answer_view(request: HttpRequest, tender_id: int, objection_id: int) -> HttpResponse:
+    answer = str(request.POST.get("answer", ""))
+    return _perform(
+        request,
+        tender_id,
+        lambda actor: objections.objection_answer(
+            actor=actor, objection_id=objection_id, answer=answer, now=clock.now()
+        ),
+        _("异议已答复。"),
+    )
+
+
+@login_required
+def complaint_list_view(request: HttpRequest) -> HttpResponse:
+    """The regulator's desk: every complaint with its limits; others see their own."""
+    return render(
+        request,
+        "procedures/complaints.html",
+        {
+            "complaints": objections.complaint_list_for_viewer(viewer=_user(request))[:200],
+            "can_handle": user_has_role(_user(request), Role.REGULATOR),
+        },
+    )
+
+
+@login_required
+@require_POST
+def complaint_handle_view(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    action, text = request.POST.get("action", ""), str(request.POST.get("text", ""))
+    actor, now = _user(request), clock.now()
+    handlers: dict[str, Callable[[], object]] = {
+        "accept": lambda: objections.complaint_accept(actor=actor, complaint_id=complaint_id, now=now),
+        "reject": lambda: objections.complaint_reject(
+            actor=actor, complaint_id=complaint_id, reason=text, now=now
+        ),
+        "uphold": lambda: objections.complaint_decide(
+            actor=actor, complaint_id=complaint_id, upheld=True, outcome=text, now=now
+        ),
+        "dismiss": lambda: objections.complaint_decide(
+            actor=actor, complaint_id=complaint_id, upheld=False, outcome=text, now=now
+        ),
+    }
+    if action not in handlers:
+        messages.error(request, _("请选择处理方式。"))
+        return redirect("procedures:complaint_list")
+    try:
+        handlers[action]()
+    except NotFound:
+        return render(request, "404.html", status=404)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("投诉已处理。"))
+    return redirect("procedures:complaint_list")

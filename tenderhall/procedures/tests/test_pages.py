@@ -145,3 +145,76 @@ def test_the_agency_answers_a_question_without_learning_who_asked(monkeypatch):
     question.refresh_from_db()
     assert question.clarification is not None
     assert question.clarification.text == "工期不变，仍为180日历天。"
+
+
+def test_the_agency_answers_an_objection_from_its_page_and_the_tender_resumes(monkeypatch):
+    # given: a bidder's objection to the documents has suspended the tender
+    from datetime import UTC, datetime
+
+    from tenderhall.accounts.tests.factories import enable_two_factor
+    from tenderhall.procedures.choices import ObjectionSubject
+    from tenderhall.procedures.objections import objection_raise
+    from tenderhall.procedures.tests.support import make_world
+
+    world = make_world()
+    raised = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
+    objection = objection_raise(
+        actor=world.bidder,
+        tender_id=world.tender.pk,
+        entity_id=world.bidder_entity.pk,
+        subject=ObjectionSubject.DOCUMENTS,
+        text="评分标准排斥潜在投标人。",
+        now=raised,
+    )
+    world.tender.refresh_from_db()
+    assert world.tender.status == TenderStatus.SUSPENDED
+    enable_two_factor(world.agency_user)
+    monkeypatch.setattr("tenderhall.core.clock.now", lambda: raised + timedelta(days=1))
+    client = signed_in(world.agency_user)
+    assert (
+        "评分标准排斥潜在投标人。"
+        in client.get(f"/procedures/tenders/{world.tender.pk}/manage/").content.decode()
+    )
+    # when
+    client.post(
+        f"/procedures/tenders/{world.tender.pk}/objections/{objection.pk}/answer",
+        {"answer": "评分标准已按澄清修改。"},
+    )
+    # then
+    objection.refresh_from_db()
+    world.tender.refresh_from_db()
+    assert (objection.answer, world.tender.status) == ("评分标准已按澄清修改。", TenderStatus.BIDDING)
+
+
+def test_the_regulator_accepts_and_decides_a_complaint_from_its_desk_and_nobody_else_can(monkeypatch):
+    from datetime import UTC, datetime
+
+    from tenderhall.accounts.tests.factories import enable_two_factor
+    from tenderhall.procedures.choices import ComplaintStatus
+    from tenderhall.procedures.objections import complaint_file
+    from tenderhall.procedures.tests.support import make_world
+
+    world = make_world()
+    filed = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
+    complaint = complaint_file(
+        actor=world.bidder,
+        tender_id=world.tender.pk,
+        entity_id=world.bidder_entity.pk,
+        text="评标委员会组成违法。",
+        known_at=datetime(2026, 3, 3, 2, 0, tzinfo=UTC),
+        now=filed,
+    )
+    monkeypatch.setattr("tenderhall.core.clock.now", lambda: filed + timedelta(days=1))
+    signed_in(world.bidder).post(f"/procedures/complaints/{complaint.pk}/", {"action": "accept"})
+    complaint.refresh_from_db()
+    assert complaint.status == ComplaintStatus.SUBMITTED
+    if not world.regulator.two_factor_enabled:
+        enable_two_factor(world.regulator)
+    desk = signed_in(world.regulator)
+    assert "评标委员会组成违法。" in desk.get("/procedures/complaints/").content.decode()
+    desk.post(f"/procedures/complaints/{complaint.pk}/", {"action": "accept"})
+    desk.post(
+        f"/procedures/complaints/{complaint.pk}/", {"action": "dismiss", "text": "评标委员会组成符合规定。"}
+    )
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.outcome) == (ComplaintStatus.DISMISSED, "评标委员会组成符合规定。")
