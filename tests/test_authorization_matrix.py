@@ -347,6 +347,9 @@ MATRIX.update(
         "notice_search": Row("get", "/portal/notices", everyone(200)),
         # The world's tender is a draft: no notice of it is published, and an unpublished one is nobody's.
         "notice_get": Row("get", "/portal/notices/{notice}", everyone(404)),
+        "notice_correction_publish": Row(
+            "post", "/procedures/notices/{notice}/corrections", signed_in(404), lambda w: {"text": "更正"}
+        ),
     }
 )
 

@@ -14,6 +14,8 @@ from tenderhall.procedures.rules import procedure_rules
 from tenderhall.procedures.schemas import (
     LotIn,
     LotOut,
+    NoticeCorrectionIn,
+    NoticeOut,
     ProjectOut,
     ProjectRegisterIn,
     TenderCancelIn,
@@ -164,4 +166,32 @@ def tender_cancel(request: HttpRequest, tender_id: int, payload: TenderCancelIn)
     selectors.access_tender_for_manager(actor=actor, tender_id=tender_id)
     return tender_out(
         services.tender_cancel(actor=actor, tender_id=tender_id, reason=payload.reason, now=clock.now())
+    )
+
+
+@router.post(
+    "/notices/{notice_id}/corrections",
+    response={201: NoticeOut},
+    operation_id="notice_correction_publish",
+    auth=authenticated(WRITE),
+)
+def notice_correction_publish(
+    request: HttpRequest, notice_id: int, payload: NoticeCorrectionIn
+) -> Status[NoticeOut]:
+    """Correct a published notice: a new amendment notice naming it goes out now (the old one stays)."""
+    notice = services.notice_correction_publish(
+        actor=request_user(request), notice_id=notice_id, text=payload.text, now=clock.now()
+    )
+    return Status(
+        201,
+        NoticeOut(
+            id=notice.pk,
+            kind=notice.kind,
+            title=notice.title,
+            body=notice.body,
+            publish_at=notice.publish_at,
+            published_at=notice.published_at,
+            content_hash=notice.content_hash,
+            corrects_id=notice.corrects_id,
+        ),
     )

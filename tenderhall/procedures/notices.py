@@ -21,8 +21,8 @@ from tenderhall.procedures.rules import procedure_rules
 LEGAL_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 
 
-class NoticePublished(Conflict):
-    code = "notice_published"
+class NoticeNotPublished(Conflict):
+    code = "notice_not_published"
 
 
 def _local(moment: datetime | None) -> str:
@@ -171,7 +171,7 @@ def notice_content_hash(notice: Notice) -> str:
 def notice_correct(*, actor: User, notice: Notice, extra: dict[str, Any], now: datetime) -> Notice:
     """A correction: a new amendment notice naming the notice it corrects; the old one stays as published."""
     if notice.published_at is None:
-        raise NoticePublished(gettext("This notice is not published yet: change the tender instead."))
+        raise NoticeNotPublished(gettext("This notice is not published yet: change the tender instead."))
     return notice_create(
         tender=notice.tender,
         kind=NoticeKind.AMENDMENT,

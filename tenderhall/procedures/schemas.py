@@ -79,3 +79,18 @@ class TenderOut(Schema):
     bid_deadline: datetime | None
     published_at: datetime | None
     lots: list[LotOut]
+
+
+class NoticeCorrectionIn(Schema):
+    text: str
+
+
+class NoticeOut(Schema):
+    id: int
+    kind: str
+    title: str
+    body: str
+    publish_at: datetime
+    published_at: datetime | None
+    content_hash: str
+    corrects_id: int | None

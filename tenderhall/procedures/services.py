@@ -19,7 +19,7 @@ from tenderhall.accounts.selectors import entity_ids_for_user, user_has_role
 from tenderhall.core.audit import audit_record, diff
 from tenderhall.core.codes import check_region_code
 from tenderhall.core.codes_messages import code_check_message
-from tenderhall.core.errors import DomainError, InvalidInput, PermissionDenied
+from tenderhall.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hashing import canonical_json, sha256_hex
 from tenderhall.ledger.services import ledger_append
 from tenderhall.procedures import codes, notices, workflow
@@ -454,3 +454,20 @@ def tender_cancel(*, actor: User, tender_id: int, reason: str, now: datetime) ->
 
 def notice_for(tender: Tender) -> Notice | None:
     return tender.notices.filter(kind__in=(NoticeKind.TENDER, NoticeKind.PREQUALIFICATION)).first()
+
+
+def notice_correction_publish(*, actor: User, notice_id: int, text: str, now: datetime) -> Notice:
+    """Correct a published notice with a new amendment notice that names it; the old one is never changed."""
+    if not text.strip():
+        raise TenderInvalid(gettext("Say what the correction is."), details={"fields": {"text": "required"}})
+    with transaction.atomic():
+        notice = Notice.objects.select_related("tender").filter(pk=notice_id).first()
+        if notice is None:
+            raise NotFound(gettext("No such notice."))
+        _lock_tender(actor, notice.tender_id)
+        correction = notices.notice_correct(
+            actor=actor, notice=notice, extra={"text": text.strip(), "corrects": notice.title}, now=now
+        )
+        notices_publish_due(now=now)
+    correction.refresh_from_db()
+    return correction

@@ -234,3 +234,28 @@ def test_publishing_after_the_planned_notice_time_opens_the_documents_at_publica
     )
     tender.refresh_from_db()
     assert tender.documents_from == tender.notice_publish_at == PUBLISH_AT + timedelta(hours=3)
+
+
+def test_a_published_notice_is_corrected_by_a_new_notice_that_names_it_and_stays_as_it_was():
+    parties = make_parties()
+    tender = make_draft_tender(parties)
+    attach_signed_document(parties, tender)
+    services.tender_publish(actor=parties.agency_user, tender_id=tender.pk, now=PUBLISH_AT)
+    original = Notice.objects.get(tender=tender)
+    body, content_hash = original.body, original.content_hash
+    later = PUBLISH_AT + timedelta(days=1)
+    # when
+    correction = services.notice_correction_publish(
+        actor=parties.agency_user, notice_id=original.pk, text="招标人联系电话更正为027-88886666。", now=later
+    )
+    # then
+    original.refresh_from_db()
+    assert (original.body, original.content_hash) == (body, content_hash)
+    assert (correction.kind, correction.corrects, correction.published_at) == (
+        NoticeKind.AMENDMENT,
+        original,
+        later,
+    )
+    assert "招标人联系电话更正为027-88886666。" in correction.body
+    with pytest.raises(PermissionDenied):
+        services.notice_correction_publish(actor=make_user(), notice_id=original.pk, text="x", now=later)
