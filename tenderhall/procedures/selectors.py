@@ -69,10 +69,9 @@ def access_tender_for_viewer(*, viewer: User | None, tender_id: int) -> Tender:
 
 
 def project_list_for_manager(user: User) -> QuerySet[Project]:
+    """The projects the user runs, and a tenderee's projects that its agency runs for it (to follow)."""
     entities = managed_entity_ids(user)
-    return Project.objects.filter(
-        Q(agency_id__in=entities) | Q(tenderee_id__in=entities, agency__isnull=True)
-    )
+    return Project.objects.filter(Q(agency_id__in=entities) | Q(tenderee_id__in=entities))
 
 
 def tender_list_for_viewer(viewer: User | None) -> QuerySet[Tender]:

@@ -51,7 +51,11 @@ def project_list_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("项目已登记：%(code)s") % {"code": project.code})
             return redirect("procedures:project_detail", project.pk)
-    projects = selectors.project_list_for_manager(_user(request)).prefetch_related("tenders")
+    user = _user(request)
+    projects = [
+        (project, selectors.can_manage_project(user, project))
+        for project in selectors.project_list_for_manager(user).prefetch_related("tenders")
+    ]
     return render(request, "procedures/project_list.html", {"projects": projects, "form": form})
 
 

@@ -218,3 +218,15 @@ def test_the_regulator_accepts_and_decides_a_complaint_from_its_desk_and_nobody_
     )
     complaint.refresh_from_db()
     assert (complaint.status, complaint.outcome) == (ComplaintStatus.DISMISSED, "评标委员会组成符合规定。")
+
+
+def test_the_tenderee_follows_the_projects_its_agency_runs_without_managing_them():
+    parties = make_parties()
+    tender = make_draft_tender(parties)
+    client = signed_in(parties.tenderee_user)
+    page = client.get("/procedures/").content.decode()
+    assert tender.project.code in page
+    assert f"/tenders/{tender.pk}/" in page
+    assert f"/procedures/tenders/{tender.pk}/manage/" not in page
+    assert client.get(f"/procedures/tenders/{tender.pk}/manage/").status_code == 404
+    assert client.get(f"/tenders/{tender.pk}/").status_code == 200  # the draft is visible to its tenderee
