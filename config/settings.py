@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "tenderhall.accounts",
     "tenderhall.registry",
     "tenderhall.procedures",
+    "tenderhall.bids",
     "tenderhall.supervision",
     "tenderhall.portal",
 ]
