@@ -10,6 +10,7 @@ good ones among them are opened by ``openssl cms -decrypt`` to show that ``build
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -449,6 +450,62 @@ def _signed_data(pki) -> bytes:
     """The DER of a SignedData (not of its ContentInfo) made by openssl over the bid."""
     signed = openssl_sign(pki.bidder, BID)
     return bytes(asn1_cms.ContentInfo.load(signed)["content"].dump())
+
+
+def _documented_commands(block: int) -> list[str]:
+    """The commands of the ``block``-th ``sh`` code block in docs/sealed-bids.md, continuations joined."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "sealed-bids.md").read_text()
+    code = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)[block]
+    lines = code.replace("\\\n", " ").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_documented_sealing_commands_make_accepted_envelopes(pki, tmp_path):
+    # given: the files the commands in docs/sealed-bids.md name
+    for name, party in [("bidder-sign", pki.bidder), ("bidder-enc", pki.bidder), ("escrow", pki.escrow)]:
+        (tmp_path / f"{name}.pem").write_bytes(party.cert_path.read_bytes())
+        (tmp_path / f"{name}.key").write_bytes(party.key_path.read_bytes())
+    (tmp_path / "bid.zip").write_bytes(BID)
+    signed = openssl_sign(pki.bidder, BID)
+    (tmp_path / "signed.der").write_bytes(signed)
+    (tmp_path / "bid.pem").write_bytes(seal(signed, pki.bidder, pki.escrow, extra=("-outform", "PEM")))
+    commands = _documented_commands(0)
+    assert len(commands) == 5
+    for command in commands:
+        if "-print" not in command:  # the last one prints the envelope the one before made
+            (tmp_path / "bid.env").unlink(missing_ok=True)
+        # when
+        result = subprocess.run(command, shell=True, cwd=tmp_path, check=True, capture_output=True)  # noqa: S602
+        # then
+        if "-print" in command:
+            assert b"d.authEnvelopedData" in result.stdout
+            continue
+        envelope = (tmp_path / "bid.env").read_bytes()
+        info = envelope_inspect(envelope)
+        recipients = envelope_require_recipients(
+            info, certificates={"bidder": pki.bidder.der, "escrow": pki.escrow.der}
+        )
+        key = content_key_unwrap(recipients["escrow"], pki.escrow.rsa_key)
+        assert (info.content_encryption, envelope_decrypt(envelope, content_key=key)) == (
+            "aes-256-gcm",
+            signed,
+        )
+
+
+def test_documented_unwrap_commands(pki, tmp_path):
+    # given: an envelope per documented command, PKCS#1 v1.5 then OAEP-SHA-256 for the bidder
+    commands = _documented_commands(1)
+    assert len(commands) == 2
+    for command, options in zip(commands, [(), OAEP_SHA256], strict=True):
+        envelope = seal(BID, (pki.bidder, options), pki.escrow)
+        recipient = recipient_for(envelope_inspect(envelope), pki.bidder.der)
+        (tmp_path / "encrypted-key.bin").write_bytes(recipient.encrypted_key)
+        (tmp_path / "bidder-enc.key").write_bytes(pki.bidder.key_path.read_bytes())
+        # when
+        subprocess.run(command, shell=True, cwd=tmp_path, check=True, capture_output=True)  # noqa: S602
+        # then
+        content_key = (tmp_path / "content-key.bin").read_bytes()
+        assert envelope_decrypt(envelope, content_key=content_key) == BID
 
 
 def test_signed_data_content_type(pki):
