@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from tenderhall.accounts.api import router as accounts_router
+from tenderhall.bids.api import router as bids_router
 from tenderhall.core.errors import DomainError
 from tenderhall.ledger.api import router as ledger_router
 from tenderhall.portal.api import router as portal_router
@@ -31,6 +32,7 @@ api.add_router("/registry", registry_router)
 api.add_router("/procedures", procedures_router)
 api.add_router("/procedures", participation_router)
 api.add_router("/portal", portal_router)
+api.add_router("/bids", bids_router)
 api.add_router("/audit", audit_router)
 api.add_router("/ledger", ledger_router)
 

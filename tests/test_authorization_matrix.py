@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from config.api import api
@@ -95,6 +96,7 @@ def build_world(entity_state: str) -> World:
         actor=users["agency"], tender_id=tender.pk, name="一标段", estimate=Decimal("4000000"), now=now
     )
     world.ids["project"], world.ids["tender"] = project.pk, tender.pk
+    world.ids["lot"] = tender.lots.get().pk
     for name, user in users.items():
         issued = account_services.token_create(
             user=user, name="matrix", scopes=ALL_SCOPES, expires_at=None, now=now
@@ -158,6 +160,7 @@ class Row:
     expected: dict[str, int]
     body: Callable[[World], Any] | None = None
     entity_state: str = "pending"
+    multipart: bool = False
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -347,6 +350,21 @@ MATRIX.update(
         "notice_search": Row("get", "/portal/notices", everyone(200)),
         # The world's tender is a draft: no notice of it is published, and an unpublished one is nobody's.
         "notice_get": Row("get", "/portal/notices/{notice}", everyone(404)),
+        # The world's tender is a draft: its lot takes no bids, and nobody learns more than "no such lot".
+        "bid_submit": Row(
+            "post",
+            "/bids/lots/{lot}/bids",
+            signed_in(404),
+            lambda w: {
+                "envelope": SimpleUploadedFile("bid.p7m", b"0\x80"),
+                "entity_id": w.ids["agency_entity"],
+                "bond_amount": "1000",
+                "bond_payer_account": "6222020200001234567",
+            },
+            multipart=True,
+        ),
+        "bid_list_mine": Row("get", "/bids/bids", signed_in(200)),
+        "bid_withdraw": Row("post", "/bids/bids/{bid}/withdraw", signed_in(404)),
         "notice_correction_publish": Row(
             "post", "/procedures/notices/{notice}/corrections", signed_in(404), lambda w: {"text": "更正"}
         ),
@@ -390,7 +408,9 @@ def test_the_matrix_names_every_operation_of_the_api_with_its_method_and_path():
             .replace("{qualification}", "{qualification_id}")
             .replace("{person}", "{person_id}")
             .replace("{tender}", "{tender_id}")
-            .replace("{notice}", "{notice_id}"),
+            .replace("{notice}", "{notice_id}")
+            .replace("{lot}", "{lot_id}")
+            .replace("{bid}", "{bid_id}"),
         ), operation_id
 
 
@@ -411,6 +431,8 @@ def test_authorization(operation_id: str, actor: str) -> None:
         person=world.ids["person"],
         tender=world.ids.get("tender"),
         notice=0,
+        lot=world.ids.get("lot"),
+        bid=0,
     )
     body = row.body(world) if row.body else None
     audit_before, leaves_before = AuditEntry.objects.count(), Leaf.objects.count()
@@ -418,7 +440,9 @@ def test_authorization(operation_id: str, actor: str) -> None:
     # when
     call = getattr(client, row.method)
     kwargs: dict[str, Any] = dict(world.headers[actor])
-    if body is not None:
+    if body is not None and row.multipart:
+        kwargs |= {"data": body}
+    elif body is not None:
         kwargs |= {"data": body, "content_type": "application/json"}
     response = call(path, **kwargs)
     # then

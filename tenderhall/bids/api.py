@@ -1,0 +1,79 @@
+"""Bids API: submit a sealed envelope per lot (multipart), replace it, withdraw it, read your own."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.http import HttpRequest
+from ninja import File, Form, Router, Status
+from ninja.files import UploadedFile
+
+from tenderhall.accounts.auth import authenticated, request_user
+from tenderhall.accounts.choices import Scope
+from tenderhall.bids import selectors, services
+from tenderhall.bids.models import Bid
+from tenderhall.bids.schemas import BidOut
+from tenderhall.core import clock
+
+router = Router(tags=["bids"])
+READ, WRITE = Scope.PROCEDURES_READ, Scope.PROCEDURES_WRITE
+
+
+def bid_out(bid: Bid) -> BidOut:
+    return BidOut(
+        id=bid.pk,
+        token=bid.token,
+        lot_id=bid.lot_id,
+        lot_code=bid.lot.code,
+        entity_id=bid.entity_id,
+        status=bid.status,
+        size=bid.size,
+        sha256=bid.sha256,
+        content_encryption=bid.content_encryption,
+        submitted_at=bid.submitted_at,
+        ended_at=bid.ended_at,
+        replaces_token=bid.replaces.token if bid.replaces else None,
+        bond_amount=bid.bond_amount,
+        receipt=bid.receipt,
+    )
+
+
+@router.post(
+    "/lots/{lot_id}/bids", response={201: BidOut}, operation_id="bid_submit", auth=authenticated(WRITE)
+)
+def bid_submit(
+    request: HttpRequest,
+    lot_id: int,
+    envelope: File[UploadedFile],
+    entity_id: Form[int],
+    bond_amount: Form[Decimal],
+    bond_payer_account: Form[str] = "",
+    bond_guarantee_reference: Form[str] = "",
+) -> Status[BidOut]:
+    """Submit the entity's sealed envelope (CMS EnvelopedData or AuthEnvelopedData, DER) for a lot; a second
+    submission replaces the first. The deadline is the server's clock when the upload has arrived."""
+    bid = services.bid_submit(
+        actor=request_user(request),
+        lot_id=lot_id,
+        entity_id=entity_id,
+        envelope=envelope,
+        bond_amount=bond_amount,
+        bond_payer_account=bond_payer_account,
+        bond_guarantee_reference=bond_guarantee_reference,
+        now=clock.now(),
+    )
+    return Status(201, bid_out(bid))
+
+
+@router.get("/bids", response=list[BidOut], operation_id="bid_list_mine", auth=authenticated(READ))
+def bid_list_mine(request: HttpRequest) -> list[BidOut]:
+    return [bid_out(b) for b in selectors.bid_list_for_bidder(request_user(request))[:200]]
+
+
+@router.post(
+    "/bids/{bid_id}/withdraw", response=BidOut, operation_id="bid_withdraw", auth=authenticated(WRITE)
+)
+def bid_withdraw(request: HttpRequest, bid_id: int) -> BidOut:
+    actor = request_user(request)
+    selectors.access_bid_for_bidder(actor=actor, bid_id=bid_id)
+    return bid_out(services.bid_withdraw(actor=actor, bid_id=bid_id, now=clock.now()))
