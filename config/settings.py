@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "tenderhall.registry",
     "tenderhall.procedures",
     "tenderhall.bids",
+    "tenderhall.opening",
     "tenderhall.supervision",
     "tenderhall.portal",
 ]

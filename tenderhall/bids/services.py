@@ -23,11 +23,15 @@ from django.utils.translation import gettext
 
 from tenderhall.accounts.choices import CertificateStatus, CertificateUsage, Role
 from tenderhall.accounts.models import Certificate, RoleGrant, User
+from tenderhall.accounts.tsa_keys import receipt_signer_load_or_create, tsa_signer_load_or_create
 from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.envelope import envelope_inspect, envelope_require_recipients
 from tenderhall.bids.models import Bid
 from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from tenderhall.core.hooks import sealing_recipients
+from tenderhall.core.receipts import receipt_build, receipt_sign
+from tenderhall.core.tsa import tsa_serial_new, tsa_timestamp
 from tenderhall.ledger.services import ledger_append
 from tenderhall.procedures.choices import TenderStatus
 from tenderhall.procedures.models import Lot, Tender
@@ -162,7 +166,8 @@ def bid_submit(
         raise InvalidInput(next(iter(problems.values())), details={"fields": problems})
     with _stored(envelope, max_size=max_size) as (name, size, sha256, data):
         info = envelope_inspect(data)
-        envelope_require_recipients(info, certificates={"bidder": certificates[CertificateUsage.ENCRYPTION]})
+        required = {"bidder": certificates[CertificateUsage.ENCRYPTION], **sealing_recipients(lot.tender)}
+        envelope_require_recipients(info, certificates=required)
         with transaction.atomic():
             tender = Tender.objects.select_for_update().get(pk=lot.tender_id)
             _open_for_bids(tender, now)  # under the lock the scheduler closes bidding with
@@ -188,6 +193,8 @@ def bid_submit(
                 bond_payer_account=bond_payer_account.strip(),
                 bond_guarantee_reference=bond_guarantee_reference.strip(),
             )
+            bid.receipt, bid.timestamp_token = _receipt(bid, lot, now)
+            bid.save(update_fields=["receipt", "timestamp_token"])
             event = "bids:bid:replaced" if previous is not None else "bids:bid:submitted"
             ledger_append(
                 event_type=event,
@@ -205,6 +212,31 @@ def bid_submit(
                 changes={"lot": [None, lot.code], "sha256": [None, sha256], "size": [None, size]},
             )
     return bid
+
+
+def _receipt(bid: Bid, lot: Lot, now: datetime) -> tuple[dict[str, object], bytes]:
+    """The platform-signed receipt of a bid and an RFC 3161 token over the envelope's SHA-256 (openssl ts
+    -verify accepts it); the ledger inclusion proof is fetched once the leaf is integrated."""
+    fields = {
+        "kind": "bid",
+        "bid": str(bid.token),
+        "tender": lot.tender.code,
+        "lot": lot.code,
+        "bidder": bid.entity.identifier,
+        "envelope_sha256": bid.sha256,
+        "envelope_size": bid.size,
+        "submitted_at": now.isoformat(timespec="microseconds"),
+        "replaces": str(bid.replaces.token) if bid.replaces is not None else None,
+    }
+    signer = receipt_signer_load_or_create()
+    receipt = receipt_sign(receipt_build(fields=fields), key=signer.private_key, key_id=signer.key_id)
+    token = tsa_timestamp(
+        digest=bytes.fromhex(bid.sha256),
+        now=now,
+        serial=tsa_serial_new(),
+        signer=tsa_signer_load_or_create(now=now),
+    )
+    return receipt, token
 
 
 def bid_withdraw(*, actor: User, bid_id: int, now: datetime) -> Bid:

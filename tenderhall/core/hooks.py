@@ -33,3 +33,39 @@ def notice_published(notice: Any) -> None:
     """Announce that ``notice`` has just been published, in the transaction that published it."""
     for observer in tuple(_notice_published):
         observer(notice)
+
+
+# --- tenders published, and the recipients every sealed bid of a tender must have -----------------------
+
+TenderObserver = Callable[[Any, Any], None]
+"""Takes the ``procedures.Tender`` just published and the ``now`` of the publication."""
+RecipientsProvider = Callable[[Any], dict[str, bytes]]
+"""Takes a ``procedures.Tender``; returns required envelope recipients as name → certificate DER."""
+
+_tender_published: list[TenderObserver] = []
+_sealing_recipients: list[RecipientsProvider] = []
+
+
+def register_tender_published(observer: TenderObserver) -> None:
+    """Call ``observer(tender, now)`` in the transaction that publishes a tender (the opening app makes the
+    tender's escrow opening key there)."""
+    if observer not in _tender_published:
+        _tender_published.append(observer)
+
+
+def tender_published(tender: Any, now: Any) -> None:
+    for observer in tuple(_tender_published):
+        observer(tender, now)
+
+
+def register_sealing_recipients(provider: RecipientsProvider) -> None:
+    """Add the recipients a tender's envelopes need besides the bidder (the escrow opening certificate)."""
+    if provider not in _sealing_recipients:
+        _sealing_recipients.append(provider)
+
+
+def sealing_recipients(tender: Any) -> dict[str, bytes]:
+    required: dict[str, bytes] = {}
+    for provider in tuple(_sealing_recipients):
+        required |= provider(tender)
+    return required

@@ -21,6 +21,7 @@ from tenderhall.core.codes import check_region_code
 from tenderhall.core.codes_messages import code_check_message
 from tenderhall.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hashing import canonical_json, sha256_hex
+from tenderhall.core.hooks import tender_published
 from tenderhall.ledger.services import ledger_append
 from tenderhall.procedures import codes, notices, workflow
 from tenderhall.procedures.calendar import calendar_load
@@ -401,6 +402,7 @@ def tender_publish(*, actor: User, tender_id: int, now: datetime) -> Tender:
             at=now,
             changes={"status": [TenderStatus.DRAFT, tender.status]},
         )
+        tender_published(tender, now)  # the opening app makes the escrow opening key, in this transaction
         kind = NoticeKind.PREQUALIFICATION if rules.prequalification else NoticeKind.TENDER
         notices.notice_create(
             tender=tender, kind=kind, publish_at=max(tender.notice_publish_at, now), actor=actor, now=now

@@ -23,7 +23,7 @@ from tenderhall.bids import services
 from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.envelope import EnvelopeRefused
 from tenderhall.bids.models import Bid
-from tenderhall.core.errors import InvalidInput, NotFound, PermissionDenied
+from tenderhall.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.ledger.models import Leaf
 from tenderhall.procedures import services as procedure_services
 from tenderhall.procedures.models import Lot, Tender
@@ -278,3 +278,52 @@ def test_no_plaintext_of_a_sealed_bid_is_anywhere_on_the_server(tmp_path):
             cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608  # table names from the introspection
             for row in cursor.fetchall():
                 assert MARKER.decode() not in repr(row), table
+
+
+def test_the_receipt_is_signed_and_its_timestamp_token_verifies_with_openssl(tmp_path):
+    # given
+    from tenderhall.accounts.tsa_keys import receipt_signer_load_or_create
+    from tenderhall.core.receipts import receipt_verify
+
+    scene = make_scene(tmp_path)
+    envelope = seal(scene.bidder, tmp_path)
+    # when
+    bid = submit(scene, envelope)
+    # then: the receipt names the envelope and verifies with the platform's receipt key
+    assert bid.receipt is not None
+    receipt_verify(bid.receipt, public_key=receipt_signer_load_or_create().private_key.public_key())
+    assert (bid.receipt["envelope_sha256"], bid.receipt["bidder"]) == (
+        bid.sha256,
+        scene.bidder.entity.identifier,
+    )
+    tampered = {**bid.receipt, "envelope_sha256": "0" * 64}
+    with pytest.raises(DomainError):
+        receipt_verify(tampered, public_key=receipt_signer_load_or_create().private_key.public_key())
+    # and openssl accepts the RFC 3161 token over the envelope's bytes
+    assert bid.timestamp_token is not None
+    (tmp_path / "token.der").write_bytes(bytes(bid.timestamp_token))
+    (tmp_path / "envelope.p7m").write_bytes(envelope)
+    (tmp_path / "root.pem").write_bytes(
+        demo_ca_load_or_create(Path(settings.TENDERHALL_DATA_DIR) / "demo-ca", now=scene.during).root_pem
+    )
+    result = subprocess.run(
+        [
+            "openssl",
+            "ts",
+            "-verify",
+            "-token_in",
+            "-in",
+            str(tmp_path / "token.der"),
+            "-data",
+            str(tmp_path / "envelope.p7m"),
+            "-CAfile",
+            str(tmp_path / "root.pem"),
+            "-attime",
+            str(int(scene.during.timestamp())),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "Verification: OK" in result.stdout

@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class OpeningConfig(AppConfig):
+    name = "tenderhall.opening"
+    label = "opening"
+    verbose_name = "Bid opening"
+
+    def ready(self) -> None:
+        from tenderhall.core.hooks import register_sealing_recipients, register_tender_published
+        from tenderhall.ledger.sources import register_leaf_source
+        from tenderhall.opening.services import (
+            escrow_issue_on_publish,
+            escrow_published_source,
+            escrow_recipients,
+        )
+
+        register_tender_published(escrow_issue_on_publish)
+        register_leaf_source("opening:escrow:published", escrow_published_source)
+        register_sealing_recipients(escrow_recipients)

@@ -1,0 +1,112 @@
+"""The escrow key made at publication: shares sealed to the named officials, the certificate published and
+required as a recipient of every bid, and any k officials' shares rebuild the key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+
+from tenderhall.accounts.choices import Role
+from tenderhall.accounts.demo_ca import demo_ca_load_or_create
+from tenderhall.accounts.services import certificate_accept
+from tenderhall.accounts.tests.factories import make_user
+from tenderhall.bids.envelope import EnvelopeRefused
+from tenderhall.bids.tests.test_services import Scene, make_bidder, seal, submit
+from tenderhall.core.errors import InvalidInput
+from tenderhall.ledger.models import Leaf
+from tenderhall.opening import services
+from tenderhall.opening.escrow import escrow_key_rebuild, share_unseal
+from tenderhall.opening.models import EscrowKey, SealedShare
+from tenderhall.procedures import services as procedure_services
+from tenderhall.procedures.scheduler import procedures_tick
+from tenderhall.procedures.tests.factories import (
+    PUBLISH_AT,
+    attach_signed_document,
+    make_draft_tender,
+    make_parties,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def make_official(index: int) -> tuple[Any, Any, bytes]:
+    user = make_user(role=Role.OPENING_OFFICIAL)
+    ca = demo_ca_load_or_create(Path(settings.TENDERHALL_DATA_DIR) / "demo-ca", now=PUBLISH_AT)
+    key_pem, cert_pem = ca.issue_key_and_certificate(
+        common_name=f"开标人{index}", serial_number=user.id_number, usage="encryption", now=PUBLISH_AT
+    )
+    certificate_accept(actor=user, user=user, data=cert_pem, usage="encryption", now=PUBLISH_AT)
+    return user, serialization.load_pem_private_key(key_pem, password=None), cert_pem
+
+
+def publish_with_officials(count: int, k: int):
+    parties = make_parties()
+    tender = make_draft_tender(parties)
+    attach_signed_document(parties, tender)
+    officials = [make_official(i) for i in range(count)]
+    services.escrow_plan_set(
+        actor=parties.agency_user,
+        tender_id=tender.pk,
+        official_ids=[o[0].pk for o in officials],
+        k=k,
+        now=PUBLISH_AT,
+    )
+    procedure_services.tender_publish(actor=parties.agency_user, tender_id=tender.pk, now=PUBLISH_AT)
+    return parties, tender, officials
+
+
+def test_publication_makes_the_escrow_key_for_the_named_officials_and_k_of_them_rebuild_it():
+    # given / when: three officials, two of whom suffice
+    _parties, tender, officials = publish_with_officials(3, 2)
+    # then
+    escrow = EscrowKey.objects.get(tender=tender)
+    assert (escrow.k, escrow.n, SealedShare.objects.filter(escrow=escrow).count()) == (2, 3, 3)
+    assert Leaf.objects.filter(event_type="opening:escrow:published").count() == 1
+    shares = {s.official_id: s for s in escrow.shares.all()}
+    opened = [
+        share_unseal(bytes(shares[user.pk].envelope), certificate=cert, private_key=key)
+        for user, key, cert in officials[1:]
+    ]
+    rebuilt = escrow_key_rebuild(shares=opened, certificate_pem=escrow.certificate_pem.encode())
+    assert rebuilt.key_size == 3072
+    from tenderhall.ledger.verify import verify_local
+
+    assert (verify_local().problems, verify_local().unknown_types) == ([], {})
+
+
+def test_bids_of_a_tender_with_an_escrow_key_must_be_readable_with_it(tmp_path):
+    parties, tender, _officials = publish_with_officials(2, 2)
+    procedures_tick(now=PUBLISH_AT)
+    tender.refresh_from_db()
+    bidder = make_bidder(parties.operator, tmp_path)
+    scene = Scene(tender, tender.lots.get(), bidder, PUBLISH_AT + timedelta(days=2))
+    with pytest.raises(EnvelopeRefused) as refused:
+        submit(scene, seal(bidder, tmp_path))  # sealed to the bidder only
+    assert refused.value.details["reason"] == "recipient_missing"
+    escrow_pem = tmp_path / "escrow.pem"
+    escrow_pem.write_text(EscrowKey.objects.get(tender=tender).certificate_pem)
+    bid = submit(scene, seal(bidder, tmp_path, recipients=[bidder.encryption_cert, escrow_pem]))
+    assert bid.status == "submitted"
+
+
+def test_the_plan_needs_opening_officials_with_encryption_certificates_and_a_sane_threshold():
+    parties = make_parties()
+    tender = make_draft_tender(parties)
+    official, _key, _cert = make_official(0)
+    with pytest.raises(InvalidInput):
+        services.escrow_plan_set(
+            actor=parties.agency_user, tender_id=tender.pk, official_ids=[official.pk], k=2, now=PUBLISH_AT
+        )
+    with pytest.raises(services.OfficialNotReady):
+        services.escrow_plan_set(
+            actor=parties.agency_user,
+            tender_id=tender.pk,
+            official_ids=[official.pk, make_user().pk],
+            k=2,
+            now=PUBLISH_AT,
+        )
