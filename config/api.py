@@ -11,6 +11,7 @@ from tenderhall.accounts.api import router as accounts_router
 from tenderhall.bids.api import router as bids_router
 from tenderhall.core.errors import DomainError
 from tenderhall.ledger.api import router as ledger_router
+from tenderhall.opening.api import router as opening_router
 from tenderhall.portal.api import router as portal_router
 from tenderhall.procedures.api import router as procedures_router
 from tenderhall.procedures.api_participation import router as participation_router
@@ -33,6 +34,7 @@ api.add_router("/procedures", procedures_router)
 api.add_router("/procedures", participation_router)
 api.add_router("/portal", portal_router)
 api.add_router("/bids", bids_router)
+api.add_router("/opening", opening_router)
 api.add_router("/audit", audit_router)
 api.add_router("/ledger", ledger_router)
 

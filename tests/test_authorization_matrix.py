@@ -365,6 +365,13 @@ MATRIX.update(
         ),
         "bid_list_mine": Row("get", "/bids/bids", signed_in(200)),
         "bid_withdraw": Row("post", "/bids/bids/{bid}/withdraw", signed_in(404)),
+        # Only the tender's managers reach the check that two officials with certificates are named.
+        "escrow_plan_set": Row(
+            "put",
+            "/opening/tenders/{tender}/escrow-plan",
+            signed_in(422, **MANAGERS),
+            lambda w: {"official_ids": [w.users["user"].pk], "k": 2},
+        ),
         "notice_correction_publish": Row(
             "post", "/procedures/notices/{notice}/corrections", signed_in(404), lambda w: {"text": "更正"}
         ),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 
 from tenderhall.accounts.choices import CertificateStatus, CertificateUsage, Role
 from tenderhall.accounts.models import Certificate, RoleGrant, User
+from tenderhall.accounts.selectors import user_has_role
 from tenderhall.accounts.trust import demo_ca_from_settings
 from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
@@ -52,7 +53,9 @@ def escrow_plan_set(
     """Name the opening officials who will hold the escrow key, before the tender is published."""
     with transaction.atomic():
         tender = Tender.objects.select_for_update().select_related("project").filter(pk=tender_id).first()
-        if tender is None or not can_manage_project(actor, tender.project):
+        if tender is None or not (
+            can_manage_project(actor, tender.project) or user_has_role(actor, Role.OPERATOR)
+        ):
             raise NotFound(gettext("No such tender."))
         if tender.status != TenderStatus.DRAFT:
             raise PermissionDenied(gettext("The escrow officials are named before the tender is published."))
