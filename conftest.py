@@ -29,6 +29,16 @@ def _data_dir(settings: LazySettings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_ledger_tile_cache() -> Iterator[None]:
+    """The ledger caches tile reads per process; each test builds its own log."""
+    from tenderhall.ledger import selectors
+
+    selectors._tile_data.cache_clear()
+    yield
+    selectors._tile_data.cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _english_outside_requests() -> Iterator[None]:
     """Services called directly speak English, as the API does; a request still picks its own language."""
     with translation.override("en"):

@@ -9,6 +9,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from tenderhall.accounts.api import router as accounts_router
 from tenderhall.bids.api import router as bids_router
+from tenderhall.bids.api_receipts import router as receipts_router
 from tenderhall.core.errors import DomainError
 from tenderhall.ledger.api import router as ledger_router
 from tenderhall.opening.api import router as opening_router
@@ -34,6 +35,7 @@ api.add_router("/procedures", procedures_router)
 api.add_router("/procedures", participation_router)
 api.add_router("/portal", portal_router)
 api.add_router("/bids", bids_router)
+api.add_router("/bids", receipts_router)
 api.add_router("/opening", opening_router)
 api.add_router("/audit", audit_router)
 api.add_router("/ledger", ledger_router)

@@ -365,6 +365,8 @@ MATRIX.update(
         ),
         "bid_list_mine": Row("get", "/bids/bids", signed_in(200)),
         "bid_withdraw": Row("post", "/bids/bids/{bid}/withdraw", signed_in(404)),
+        "bid_receipt": Row("get", "/bids/bids/{bid}/receipt", signed_in(404)),
+        "tender_sealing_info": Row("get", "/bids/tenders/{tender}/sealing", everyone(404)),
         # Only the tender's managers reach the check that two officials with certificates are named.
         "escrow_plan_set": Row(
             "put",
