@@ -4,39 +4,23 @@ still waiting when bidding closed is refused, and it leaves no file and no row."
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from tenderhall.bids.models import Bid
 from tenderhall.bids.services import BiddingClosed
 from tenderhall.bids.tests.test_services import make_scene, seal, stored_files, submit
+from tenderhall.core.tests.concurrency import postgresql_only, waiting_on_a_lock
 from tenderhall.procedures.choices import TenderStatus
 from tenderhall.procedures.models import Tender
 from tenderhall.procedures.scheduler import procedures_tick
 
 
-def _waiting_on_a_lock(timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    with connections["default"].cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND datname = current_database()"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_bid_waiting_on_the_lock_while_bidding_closes_is_refused_and_leaves_nothing(tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks across connections need PostgreSQL; SQLite serialises writers anyway")
+    postgresql_only()
     # given: an envelope ready one millisecond before the deadline
     scene = make_scene(tmp_path)
     deadline = scene.tender.bid_deadline
@@ -58,7 +42,7 @@ def test_a_bid_waiting_on_the_lock_while_bidding_closes_is_refused_and_leaves_no
     with transaction.atomic():
         Tender.objects.select_for_update().get(pk=scene.tender.pk)
         bidder.start()
-        blocked = _waiting_on_a_lock()
+        blocked = waiting_on_a_lock()
         assert procedures_tick(now=deadline) == 1
     bidder.join(timeout=20)
     # then

@@ -7,19 +7,19 @@ import itertools
 import json
 import logging
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from tenderhall.accounts.models import User
 from tenderhall.accounts.tests.factories import make_user
 from tenderhall.core.audit import audit_record
 from tenderhall.core.models import AuditEntry
+from tenderhall.core.tests.concurrency import postgresql_only, waiting_on_a_lock
 from tenderhall.ledger.models import Leaf
 from tenderhall.procedures import scheduler
 from tenderhall.procedures.choices import NoticeKind, Sector, TenderStatus
@@ -327,30 +327,9 @@ def test_a_crash_rolls_back_the_real_transaction_and_a_rerun_does_the_step_once(
 # --- concurrency (PostgreSQL: row locks across connections) -------------------------------------------------
 
 
-def _postgresql_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks across connections need PostgreSQL; SQLite serialises writers anyway")
-
-
-def _waiting_on_a_lock(timeout: float = 5.0) -> bool:
-    """Whether another connection is blocked on a lock (seen from this one, outside its transaction)."""
-    deadline = time.monotonic() + timeout
-    with connections["default"].cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")  # the view is cached per transaction
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND datname = current_database()"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_second_tick_waits_for_the_first_holding_the_lock_and_then_finds_nothing_to_do(caplog):
-    _postgresql_only()
+    postgresql_only()
     # given
     tender = make_tender(status=TenderStatus.BIDDING)
     results: dict[str, int] = {}
@@ -366,7 +345,7 @@ def test_a_second_tick_waits_for_the_first_holding_the_lock_and_then_finds_nothi
     with transaction.atomic():
         Tender.objects.select_for_update().get(pk=tender.pk)
         other.start()
-        blocked = _waiting_on_a_lock()
+        blocked = waiting_on_a_lock()
         results["first"] = procedures_tick(now=DEADLINE)
     other.join(timeout=10)
     # then
@@ -380,7 +359,7 @@ def test_a_second_tick_waits_for_the_first_holding_the_lock_and_then_finds_nothi
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_ticking_at_once_advance_each_tender_once():
-    _postgresql_only()
+    postgresql_only()
     # given
     tenders = [make_tender(), make_tender(), make_tender(status=TenderStatus.BIDDING)]
     barrier = threading.Barrier(2)
