@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install install-dev run demo test lint types imports migrations-check test-sqlite test-postgresql messages
+.PHONY: help install install-dev run demo test lint types imports migrations-check test-sqlite test-postgresql messages frontend
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -54,3 +54,6 @@ messages: ## rebuild the translation catalogues after changing texts, then compi
 	$(VENV)/tenderhall makemessages -l en -l zh_Hans --no-obsolete --add-location=file \
 		-i .venv -i var -i bench -i tenderhall.egg-info -i .test-results
 	cd tenderhall && ../$(VENV)/tenderhall compilemessages
+
+frontend: ## rebuild the browser sealing bundle from frontend/ (needs Node.js 20 + npm); commit the result
+	@scripts/build-frontend
