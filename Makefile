@@ -52,7 +52,7 @@ test-postgresql: ## the test suite on PostgreSQL ($(PG_URL))
 
 messages: ## rebuild the translation catalogues after changing texts, then compile them (docs/translations.md)
 	$(VENV)/tenderhall makemessages -l en -l zh_Hans --no-obsolete --add-location=file \
-		-i .venv -i var -i bench -i tenderhall.egg-info -i .test-results
+		-i .venv -i var -i bench -i tenderhall.egg-info -i .test-results -i frontend
 	cd tenderhall && ../$(VENV)/tenderhall compilemessages
 
 frontend: ## rebuild the browser sealing bundle from frontend/ (needs Node.js 20 + npm); commit the result
