@@ -10,13 +10,14 @@ ever visible. The ledger names a bid only by its random token, so the public log
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import IO
 
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext
@@ -119,25 +120,41 @@ def _bond_problems(lot: Lot, amount: Decimal, payer_account: str, guarantee_refe
     return problems
 
 
+class _HashingReader:
+    """Reads the upload for the storage backend, hashing and counting every chunk as it passes."""
+
+    def __init__(self, upload: IO[bytes], *, max_size: int) -> None:
+        self.upload, self.max_size = upload, max_size
+        self.digest, self.size = hashlib.sha256(), 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.upload.read(size if size and size > 0 else CHUNK)
+        self.size += len(chunk)
+        if self.size > self.max_size:
+            raise EnvelopeTooLarge(
+                gettext("An envelope may be at most %(max)s bytes.") % {"max": self.max_size},
+                details={"max": self.max_size},
+            )
+        self.digest.update(chunk)
+        return chunk
+
+
 @contextmanager
 def _stored(upload: IO[bytes], *, max_size: int) -> Iterator[tuple[str, int, str, bytes]]:
-    """Stream the upload to storage hashing it in the same pass; the file is removed unless the caller's
-    block completes (and its transaction commits)."""
-    digest, data = hashlib.sha256(), bytearray()
-    while chunk := upload.read(CHUNK):
-        if len(data) + len(chunk) > max_size:
-            raise EnvelopeTooLarge(
-                gettext("An envelope may be at most %(max)s bytes.") % {"max": max_size},
-                details={"max": max_size},
-            )
-        digest.update(chunk)
-        data += chunk
-    size = len(data)
-    name = default_storage.save(
-        f"bids/{digest.hexdigest()[:2]}/{digest.hexdigest()}.p7m", ContentFile(bytes(data))
-    )
+    """Stream the upload to storage with its SHA-256 computed in the same pass; the file is removed unless
+    the caller's block completes (and its transaction commits), or if the stream breaks off."""
+    reader = _HashingReader(upload, max_size=max_size)
+    name = f"bids/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.p7m"
     try:
-        yield name, size, digest.hexdigest(), bytes(data)
+        name = default_storage.save(name, File(reader, name=name))  # type: ignore[arg-type]  # a readable stream
+    except BaseException:
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        raise
+    try:
+        with default_storage.open(name, "rb") as stored:
+            data = stored.read()  # the envelope check parses the whole structure
+        yield name, reader.size, reader.digest.hexdigest(), data
     except BaseException:
         default_storage.delete(name)
         raise

@@ -327,3 +327,21 @@ def test_the_receipt_is_signed_and_its_timestamp_token_verifies_with_openssl(tmp
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "Verification: OK" in result.stdout
+
+
+def test_an_envelope_over_the_size_limit_is_refused_while_streaming_and_leaves_no_file(tmp_path):
+    scene = make_scene(tmp_path)
+    envelope = seal(scene.bidder, tmp_path)
+    with pytest.raises(services.EnvelopeTooLarge) as refused:
+        services.bid_submit(
+            actor=scene.bidder.user,
+            lot_id=scene.lot.pk,
+            entity_id=scene.bidder.entity.pk,
+            envelope=BytesIO(envelope),
+            bond_amount=Decimal("150000"),
+            bond_payer_account="6222020200001234567",
+            now=scene.during,
+            max_size=len(envelope) - 1,
+        )
+    assert refused.value.details == {"max": len(envelope) - 1}
+    assert (Bid.objects.count(), stored_files()) == (0, [])
