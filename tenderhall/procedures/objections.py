@@ -242,16 +242,19 @@ def objection_raise(
     return objection
 
 
-def _suspend(*, actor: User, tender: Tender, objection: Objection, now: datetime) -> None:
-    before = tender.status
-    tender.status = workflow.transition(
-        clarifications.tender_snapshot(tender), workflow.TenderEvent.SUSPEND, now=now
-    )
-    tender.suspended_from = before
-    tender.next_check_at = workflow.next_check_at(clarifications.tender_snapshot(tender))
-    tender.save(update_fields=["status", "suspended_from", "next_check_at"])
+def _record_step(
+    *,
+    actor: User,
+    tender: Tender,
+    event: str,
+    before: str,
+    objection: Objection,
+    now: datetime,
+    changes: dict[str, Any],
+) -> None:
+    """The ledger leaf and audit entry of a suspension or resumption an objection caused."""
     ledger_append(
-        event_type=workflow.action_name(workflow.TenderEvent.SUSPEND),
+        event_type=workflow.action_name(event),
         subjects={"tender": str(tender.pk)},
         hashes={},
         actor=f"user:{actor.pk}",
@@ -260,10 +263,29 @@ def _suspend(*, actor: User, tender: Tender, objection: Objection, now: datetime
     )
     audit_record(
         actor=actor,
-        action=workflow.action_name(workflow.TenderEvent.SUSPEND),
+        action=workflow.action_name(event),
         subject_type="tender",
         subject_id=tender.pk,
         at=now,
+        changes=changes,
+    )
+
+
+def _suspend(*, actor: User, tender: Tender, objection: Objection, now: datetime) -> None:
+    before = tender.status
+    tender.status = workflow.transition(
+        clarifications.tender_snapshot(tender), workflow.TenderEvent.SUSPEND, now=now
+    )
+    tender.suspended_from = before
+    tender.next_check_at = workflow.next_check_at(clarifications.tender_snapshot(tender))
+    tender.save(update_fields=["status", "suspended_from", "next_check_at"])
+    _record_step(
+        actor=actor,
+        tender=tender,
+        event=workflow.TenderEvent.SUSPEND,
+        before=before,
+        objection=objection,
+        now=now,
         changes={"status": [before, tender.status], "objection": [None, objection.pk]},
     )
     clarifications.notify(
@@ -358,20 +380,13 @@ def _resume(*, actor: User, tender: Tender, objection: Objection, now: datetime)
     tender.suspended_from = ""
     tender.next_check_at = workflow.next_check_at(clarifications.tender_snapshot(tender))
     tender.save(update_fields=["status", "suspended_from", "next_check_at"])
-    ledger_append(
-        event_type=workflow.action_name(workflow.TenderEvent.RESUME),
-        subjects={"tender": str(tender.pk)},
-        hashes={},
-        actor=f"user:{actor.pk}",
-        at=now,
-        data={"from": before, "to": tender.status, "code": tender.code, "objection": objection.pk},
-    )
-    audit_record(
+    _record_step(
         actor=actor,
-        action=workflow.action_name(workflow.TenderEvent.RESUME),
-        subject_type="tender",
-        subject_id=tender.pk,
-        at=now,
+        tender=tender,
+        event=workflow.TenderEvent.RESUME,
+        before=before,
+        objection=objection,
+        now=now,
         changes={"status": [before, tender.status]},
     )
     deadline = tender.bid_deadline
