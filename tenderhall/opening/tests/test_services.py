@@ -110,3 +110,40 @@ def test_the_plan_needs_opening_officials_with_encryption_certificates_and_a_san
             k=2,
             now=PUBLISH_AT,
         )
+
+
+def test_an_official_unwraps_its_share_with_the_command_and_k_of_them_rebuild_the_key(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # given: shares sealed to two officials whose keys are on their own machines (files here)
+    _parties, tender, officials = publish_with_officials(2, 2)
+    escrow = EscrowKey.objects.get(tender=tender)
+    texts = []
+    for user, key, cert in officials:
+        share = escrow.shares.get(official=user)
+        (tmp_path / f"{user.pk}.der").write_bytes(bytes(share.envelope))
+        (tmp_path / f"{user.pk}.pem").write_bytes(cert)
+        (tmp_path / f"{user.pk}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        out = StringIO()
+        # when
+        call_command(
+            "opening",
+            "unwrap-share",
+            "--sealed",
+            str(tmp_path / f"{user.pk}.der"),
+            "--cert",
+            str(tmp_path / f"{user.pk}.pem"),
+            "--key",
+            str(tmp_path / f"{user.pk}.key"),
+            stdout=out,
+        )
+        texts.append(out.getvalue().strip())
+    # then
+    assert all(text.startswith("tenderhall-share-v1:") for text in texts)
+    assert escrow_key_rebuild(shares=texts, certificate_pem=escrow.certificate_pem.encode()).key_size == 3072

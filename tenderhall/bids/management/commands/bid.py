@@ -285,6 +285,43 @@ def _run_verify_receipt(command: BaseCommand, options: dict[str, Any]) -> None:
         raise CommandError(f"The receipt does not check out: {len(problems)} problem(s), listed above.")
 
 
+# --- unwrap-key (at the opening)
+
+
+def _add_unwrap_key(parser: CommandParser) -> None:
+    parser.add_argument("--envelope", type=Path, required=True, help="the sealed bid (DER), as submitted")
+    parser.add_argument("--encryption-cert", type=Path, required=True, help="your encryption certificate")
+    parser.add_argument("--key", type=Path, required=True, help="its private key (PEM); it never leaves here")
+    parser.add_argument("--passphrase-env", help="environment variable holding the key's passphrase")
+
+
+def _run_unwrap_key(command: BaseCommand, options: dict[str, Any]) -> None:
+    """At the opening: unwrap the bid's content-encryption key with the bidder's own private key; the key
+    (hex) is what the bidder hands to the opening, never its private key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tenderhall.bids.envelope import content_key_unwrap, recipient_for
+
+    envelope = read_file(options["envelope"], what="the sealed bid")
+    certificate = _certificate(options["encryption_cert"], what="your encryption certificate")
+    key = private_key_load(
+        read_file(options["key"], what="your private key"),
+        passphrase=passphrase_from_env(options.get("passphrase_env")),
+        path=options["key"],
+    )
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise CommandError("The encryption key must be an RSA key.")
+    try:
+        recipient = recipient_for(
+            envelope_inspect(envelope), certificate.public_bytes(serialization.Encoding.DER)
+        )
+        content_key = content_key_unwrap(recipient, key)
+    except EnvelopeRefused as refused:
+        raise CommandError(f"{refused.message} ({refused.details.get('reason', '')})") from refused
+    command.stdout.write(content_key.hex())
+
+
 class Command(SubcommandCommand):
     help = "The bidder's side of a sealed bid: seal, submit, verify the receipt offline."
     # Runs on the bidder's machine: no database and no platform checks are needed.
@@ -294,5 +331,10 @@ class Command(SubcommandCommand):
         "submit": Subcommand("upload a sealed bid and save its receipt bundle", _add_submit, _run_submit),
         "verify-receipt": Subcommand(
             "check a receipt bundle against the envelope, offline", _add_verify_receipt, _run_verify_receipt
+        ),
+        "unwrap-key": Subcommand(
+            "at the opening: unwrap your bid's content key with your own private key",
+            _add_unwrap_key,
+            _run_unwrap_key,
         ),
     }
