@@ -29,20 +29,19 @@ from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hashing import sha256_hex
 from tenderhall.ledger.services import ledger_append
-from tenderhall.procedures import notices, workflow
+from tenderhall.procedures import notices, selectors, workflow
 from tenderhall.procedures.calendar import calendar_load
-from tenderhall.procedures.choices import NoticeKind, ObjectionStatus, ObjectionSubject, TenderStatus
+from tenderhall.procedures.choices import NoticeKind, TenderStatus
 from tenderhall.procedures.deadlines import amendment_effect
 from tenderhall.procedures.models import (
     Clarification,
     DocumentDownload,
     Notification,
-    Objection,
     Question,
     Tender,
 )
 from tenderhall.procedures.rules import procedure_rules
-from tenderhall.procedures.scheduler import notices_publish_due
+from tenderhall.procedures.scheduler import notice_publish
 from tenderhall.procedures.selectors import access_tender_for_manager, access_tender_for_viewer
 from tenderhall.procedures.services import _lock_tender
 
@@ -87,21 +86,6 @@ def downloader_ids(tender: Tender) -> list[int]:
 
 def has_downloaded(user: User, tender: Tender) -> bool:
     return DocumentDownload.objects.filter(document__tender=tender, user=user).exists()
-
-
-def open_document_objections(tender: Tender) -> int:
-    return Objection.objects.filter(
-        tender=tender, subject=ObjectionSubject.DOCUMENTS, status=ObjectionStatus.OPEN
-    ).count()
-
-
-def tender_snapshot(tender: Tender) -> workflow.TenderSnapshot:
-    """The workflow's view of the tender, with its open objections to the documents counted."""
-    return workflow.TenderSnapshot.of(
-        tender,
-        min_bids=procedure_rules(tender.procedure_type).minimum_bids,
-        open_objections=open_document_objections(tender),
-    )
 
 
 def manager_user_ids(tender: Tender) -> list[int]:
@@ -257,7 +241,7 @@ def amendment_issue(
     after = after.astimezone(UTC)  # as the database gives it back, so records made now and later agree
     if after != before:
         tender.bid_deadline = after
-        tender.next_check_at = workflow.next_check_at(tender_snapshot(tender))
+        tender.next_check_at = workflow.next_check_at(selectors.tender_snapshot(tender))
         tender.save(update_fields=["bid_deadline", "next_check_at"])
     notice = notices.notice_create(
         tender=tender,
@@ -277,7 +261,7 @@ def amendment_issue(
         notice=notice,
         published_by=actor,
     )
-    notices_publish_due(now=now)
+    notice_publish(notice.pk, now=now)
     notice.refresh_from_db(fields=["published_at"])
     message = f"《{tender.name}》（{tender.code}）发布澄清/修改：{notice.title}。"
     if after != before:

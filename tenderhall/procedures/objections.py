@@ -46,7 +46,7 @@ from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hashing import canonical_json, sha256_hex
 from tenderhall.ledger.services import ledger_append
-from tenderhall.procedures import clarifications, workflow
+from tenderhall.procedures import clarifications, selectors, workflow
 from tenderhall.procedures.calendar import calendar_load
 from tenderhall.procedures.choices import ComplaintStatus, ObjectionStatus, ObjectionSubject, TenderStatus
 from tenderhall.procedures.deadlines import (
@@ -274,10 +274,10 @@ def _record_step(
 def _suspend(*, actor: User, tender: Tender, objection: Objection, now: datetime) -> None:
     before = tender.status
     tender.status = workflow.transition(
-        clarifications.tender_snapshot(tender), workflow.TenderEvent.SUSPEND, now=now
+        selectors.tender_snapshot(tender), workflow.TenderEvent.SUSPEND, now=now
     )
     tender.suspended_from = before
-    tender.next_check_at = workflow.next_check_at(clarifications.tender_snapshot(tender))
+    tender.next_check_at = workflow.next_check_at(selectors.tender_snapshot(tender))
     tender.save(update_fields=["status", "suspended_from", "next_check_at"])
     _record_step(
         actor=actor,
@@ -343,7 +343,7 @@ def objection_answer(*, actor: User, objection_id: int, answer: str, now: dateti
             objection.subject == ObjectionSubject.DOCUMENTS
             and tender.status == TenderStatus.SUSPENDED
             and suspends(procedure_rules(tender.procedure_type))
-            and clarifications.open_document_objections(tender) == 0
+            and selectors.open_document_objections(tender) == 0
         ):
             resumed = _resume(actor=actor, tender=tender, objection=objection, now=now)
         ledger_append(
@@ -375,10 +375,10 @@ def _resume(*, actor: User, tender: Tender, objection: Objection, now: datetime)
     before = tender.status
     since = suspended_since(tender, now) or objection.raised_at
     tender.status = workflow.transition(
-        clarifications.tender_snapshot(tender), workflow.TenderEvent.RESUME, now=now
+        selectors.tender_snapshot(tender), workflow.TenderEvent.RESUME, now=now
     )
     tender.suspended_from = ""
-    tender.next_check_at = workflow.next_check_at(clarifications.tender_snapshot(tender))
+    tender.next_check_at = workflow.next_check_at(selectors.tender_snapshot(tender))
     tender.save(update_fields=["status", "suspended_from", "next_check_at"])
     _record_step(
         actor=actor,

@@ -105,7 +105,7 @@ def notices_publish_due(*, now: datetime, limit: int = 500, say: Say = logger.in
     published = 0
     for notice_id in list(due):
         try:
-            done = _notice_publish(notice_id, now=now)
+            done = notice_publish(notice_id, now=now)
         except Exception:  # as for tenders: log, go on, retry on the next tick
             logger.exception("notice %s: the scheduler could not publish it", notice_id)
             continue
@@ -115,8 +115,9 @@ def notices_publish_due(*, now: datetime, limit: int = 500, say: Say = logger.in
     return published
 
 
-def _notice_publish(notice_id: int, *, now: datetime) -> str | None:
-    """Publish one notice in one transaction, if it is still due; the line saying so."""
+def notice_publish(notice_id: int, *, now: datetime) -> str | None:
+    """Publish one notice in one transaction (a savepoint inside a caller's), if it is still due; the line
+    saying so. Services call it for the notice they just made, so that a failure rolls their change back."""
     with transaction.atomic():
         notice = Notice.objects.select_for_update().filter(pk=notice_id, published_at__isnull=True).first()
         if notice is None or notice.publish_at > now:

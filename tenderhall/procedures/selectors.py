@@ -9,8 +9,10 @@ from tenderhall.accounts.choices import Role
 from tenderhall.accounts.models import RoleGrant, User
 from tenderhall.accounts.selectors import user_has_role, user_supervises
 from tenderhall.core.errors import NotFound
-from tenderhall.procedures.choices import TenderStatus
-from tenderhall.procedures.models import Notice, Project, Tender
+from tenderhall.procedures import workflow
+from tenderhall.procedures.choices import ObjectionStatus, ObjectionSubject, TenderStatus
+from tenderhall.procedures.models import Notice, Objection, Project, Tender
+from tenderhall.procedures.rules import procedure_rules
 
 
 def managed_entity_ids(user: User) -> set[int]:
@@ -94,3 +96,19 @@ def access_notice_published(*, notice_id: int) -> Notice:
     if notice is None:
         raise NotFound(gettext("No such notice."))
     return notice
+
+
+def open_document_objections(tender: Tender) -> int:
+    return Objection.objects.filter(
+        tender=tender, subject=ObjectionSubject.DOCUMENTS, status=ObjectionStatus.OPEN
+    ).count()
+
+
+def tender_snapshot(tender: Tender, *, bid_count: int = 0) -> workflow.TenderSnapshot:
+    """The workflow's view of the tender: its rules' minimum bids and its open objections to the documents."""
+    return workflow.TenderSnapshot.of(
+        tender,
+        bid_count=bid_count,
+        min_bids=procedure_rules(tender.procedure_type).minimum_bids,
+        open_objections=open_document_objections(tender),
+    )

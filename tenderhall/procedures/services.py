@@ -29,8 +29,8 @@ from tenderhall.procedures.choices import NoticeKind, Sector, TenderStatus
 from tenderhall.procedures.deadlines import Timeline, timeline_violations
 from tenderhall.procedures.models import Lot, Notice, Project, Tender
 from tenderhall.procedures.rules import procedure_rules
-from tenderhall.procedures.scheduler import notices_publish_due
-from tenderhall.procedures.selectors import can_manage_project
+from tenderhall.procedures.scheduler import notice_publish
+from tenderhall.procedures.selectors import can_manage_project, tender_snapshot
 from tenderhall.registry.choices import EntityStatus
 from tenderhall.registry.models import MarketEntity
 
@@ -284,15 +284,6 @@ def tender_schedule(
     return tender
 
 
-def snapshot(tender: Tender, *, open_objections: int = 0, bid_count: int = 0) -> workflow.TenderSnapshot:
-    return workflow.TenderSnapshot.of(
-        tender,
-        bid_count=bid_count,
-        min_bids=procedure_rules(tender.procedure_type).minimum_bids,
-        open_objections=open_objections,
-    )
-
-
 def tender_record(tender: Tender) -> dict[str, Any]:
     """What a published tender commits to: its timeline, lots and documents, as hashed into the ledger."""
     return {
@@ -369,10 +360,10 @@ def tender_publish(*, actor: User, tender_id: int, now: datetime) -> Tender:
                 % {"count": len(violations), "first": first.message},
                 details={"violations": [v.as_dict() for v in violations]},
             )
-        tender.status = workflow.transition(snapshot(tender), workflow.TenderEvent.PUBLISH, now=now)
+        tender.status = workflow.transition(tender_snapshot(tender), workflow.TenderEvent.PUBLISH, now=now)
         tender.published_at = now
         tender.rules_version, tender.calendar_version = rules.version, calendar.version
-        tender.next_check_at = workflow.next_check_at(snapshot(tender))
+        tender.next_check_at = workflow.next_check_at(tender_snapshot(tender))
         record = tender.published_record = tender_record(tender)
         tender.save(
             update_fields=[
@@ -404,10 +395,10 @@ def tender_publish(*, actor: User, tender_id: int, now: datetime) -> Tender:
         )
         tender_published(tender, now)  # the opening app makes the escrow opening key, in this transaction
         kind = NoticeKind.PREQUALIFICATION if rules.prequalification else NoticeKind.TENDER
-        notices.notice_create(
+        notice = notices.notice_create(
             tender=tender, kind=kind, publish_at=max(tender.notice_publish_at, now), actor=actor, now=now
         )
-        notices_publish_due(now=now)
+        notice_publish(notice.pk, now=now)  # at once if its time has come; else the scheduler does it
     return tender
 
 
@@ -420,7 +411,7 @@ def tender_cancel(*, actor: User, tender_id: int, reason: str, now: datetime) ->
     with transaction.atomic():
         tender = _lock_tender(actor, tender_id)
         before = tender.status
-        after = workflow.advance(snapshot(tender), workflow.TenderEvent.CANCEL, now=now)
+        after = workflow.advance(tender_snapshot(tender), workflow.TenderEvent.CANCEL, now=now)
         tender.status, tender.suspended_from, tender.next_check_at = after.status, after.suspended_from, None
         tender.save(update_fields=["status", "suspended_from", "next_check_at"])
         # Notices still waiting for their time are withdrawn with the tender.
@@ -442,7 +433,7 @@ def tender_cancel(*, actor: User, tender_id: int, reason: str, now: datetime) ->
             changes={"status": [before, tender.status], "reason": [None, reason.strip()]},
         )
         if before != TenderStatus.DRAFT:
-            notices.notice_create(
+            termination = notices.notice_create(
                 tender=tender,
                 kind=NoticeKind.TERMINATION,
                 publish_at=now,
@@ -450,12 +441,8 @@ def tender_cancel(*, actor: User, tender_id: int, reason: str, now: datetime) ->
                 now=now,
                 extra={"reason": reason.strip()},
             )
-            notices_publish_due(now=now)
+            notice_publish(termination.pk, now=now)
     return tender
-
-
-def notice_for(tender: Tender) -> Notice | None:
-    return tender.notices.filter(kind__in=(NoticeKind.TENDER, NoticeKind.PREQUALIFICATION)).first()
 
 
 def notice_correction_publish(*, actor: User, notice_id: int, text: str, now: datetime) -> Notice:
@@ -470,6 +457,6 @@ def notice_correction_publish(*, actor: User, notice_id: int, text: str, now: da
         correction = notices.notice_correct(
             actor=actor, notice=notice, extra={"text": text.strip(), "corrects": notice.title}, now=now
         )
-        notices_publish_due(now=now)
+        notice_publish(correction.pk, now=now)
     correction.refresh_from_db()
     return correction
