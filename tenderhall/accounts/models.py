@@ -59,10 +59,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def id_number_masked(self) -> str:
-        number = self.id_number
-        if len(number) <= 4:
-            return "*" * len(number)
-        return number[:3] + "*" * (len(number) - 5) + number[-2:]
+        from tenderhall.core.audit import masked
+
+        return masked(self.id_number)
 
     @property
     def two_factor_enabled(self) -> bool:

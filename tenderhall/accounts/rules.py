@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.utils.translation import gettext
 
-from tenderhall.accounts.choices import TWO_FACTOR_ROLES, Role
+from tenderhall.accounts.choices import TWO_FACTOR_ROLES
 
 TOKEN_PREFIX = "th_"  # noqa: S105  # the public prefix of every token, not a secret
 _TOKEN_RE = re.compile(r"^th_([a-z0-9]{10})_([A-Za-z0-9_-]{32,64})$")
@@ -47,10 +47,6 @@ def after_failed_login(state: LoginState, policy: LockoutPolicy, *, now: datetim
 
 def two_factor_required(roles: Iterable[str]) -> bool:
     return any(role in TWO_FACTOR_ROLES for role in roles)
-
-
-def role_label(role: str) -> str:
-    return str(Role(role).label)
 
 
 def phone_problem(phone: str) -> str | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import pyotp
 from django.conf import settings
@@ -506,7 +505,3 @@ def certificate_revoke(*, actor: User, certificate: Certificate, now: datetime) 
             changes={"status": [CertificateStatus.ACCEPTED, CertificateStatus.REVOKED]},
         )
     return locked
-
-
-def user_snapshot(user: User) -> dict[str, Any]:
-    return {f: getattr(user, f) for f in USER_FIELDS}

@@ -283,7 +283,3 @@ def bid_withdraw(*, actor: User, bid_id: int, now: datetime) -> Bid:
             changes={"status": [BidStatus.SUBMITTED, BidStatus.WITHDRAWN]},
         )
     return bid
-
-
-def active_bid_count(lot: Lot) -> int:
-    return Bid.objects.filter(lot=lot, status=BidStatus.SUBMITTED).count()

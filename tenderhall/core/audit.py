@@ -36,6 +36,13 @@ _context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
 MASK = "***"
 
 
+def masked(number: str) -> str:
+    """An identity number as pages and answers show it: the first three and last two characters."""
+    if len(number) <= 4:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 5) + number[-2:]
+
+
 @contextmanager
 def audit_context(*, remote_addr: str | None, channel: str) -> Iterator[None]:
     token = _context.set(AuditContext(remote_addr=remote_addr, channel=channel))

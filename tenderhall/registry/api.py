@@ -13,6 +13,7 @@ from tenderhall.accounts.models import User
 from tenderhall.accounts.schemas import CertificateOut, CertificateUploadIn
 from tenderhall.accounts.selectors import certificate_list_for_entity, user_has_role
 from tenderhall.core import clock
+from tenderhall.core.audit import masked
 from tenderhall.core.codes import check_any, region_name
 from tenderhall.core.errors import NotFound
 from tenderhall.registry import selectors, services
@@ -33,10 +34,6 @@ from tenderhall.registry.schemas import (
 
 router = Router(tags=["registry"])
 MAX_CODES = 1000
-
-
-def mask(number: str) -> str:
-    return number[:3] + "*" * max(len(number) - 5, 0) + number[-2:] if len(number) > 4 else "*" * len(number)
 
 
 def entity_out(entity: MarketEntity, *, viewer: User | None) -> EntityOut:
@@ -73,7 +70,7 @@ def entity_out(entity: MarketEntity, *, viewer: User | None) -> EntityOut:
             PersonOut(
                 id=p.pk,
                 full_name=p.full_name,
-                id_number_masked=mask(p.id_number),
+                id_number_masked=masked(p.id_number),
                 position=p.position,
                 title=p.title,
                 certificate_number=p.certificate_number,
@@ -189,7 +186,7 @@ def _masked_snapshot(snapshot: dict[str, object]) -> dict[str, object]:
     if isinstance(personnel, list):
         snapshot = {
             **snapshot,
-            "personnel": [{**p, "id_number": mask(str(p.get("id_number", "")))} for p in personnel],
+            "personnel": [{**p, "id_number": masked(str(p.get("id_number", "")))} for p in personnel],
         }
     return snapshot
 
@@ -300,7 +297,7 @@ def person_add(request: HttpRequest, entity_id: int, payload: PersonIn) -> Statu
         PersonOut(
             id=p.pk,
             full_name=p.full_name,
-            id_number_masked=mask(p.id_number),
+            id_number_masked=masked(p.id_number),
             position=p.position,
             title=p.title,
             certificate_number=p.certificate_number,
