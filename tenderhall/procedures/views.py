@@ -17,6 +17,7 @@ from tenderhall.accounts.models import User
 from tenderhall.accounts.selectors import user_has_role
 from tenderhall.core import clock
 from tenderhall.core.errors import DomainError, NotFound
+from tenderhall.core.views import perform
 from tenderhall.procedures import clarifications, documents, objections, participation, selectors, services
 from tenderhall.procedures.forms import (
     CancelForm,
@@ -117,19 +118,18 @@ def tender_manage_view(request: HttpRequest, tender_id: int) -> HttpResponse:
 def _perform(
     request: HttpRequest, tender_id: int, action: Callable[[User], object], done: str
 ) -> HttpResponse:
-    try:
+    """Run one service on a tender the user manages, then show its page with the outcome (and, for a
+    timeline that breaks limits, each violation)."""
+
+    def run() -> None:
         selectors.access_tender_for_manager(actor=_user(request), tender_id=tender_id)
-        action(_user(request))
-    except NotFound:
-        return render(request, "404.html", status=404)
-    except services.TenderBreaksLimits as error:
-        request.session[f"violations:{tender_id}"] = error.details.get("violations", [])
-        messages.error(request, error.message)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, done)
-    return redirect("procedures:tender_manage", tender_id)
+        try:
+            action(_user(request))
+        except services.TenderBreaksLimits as error:
+            request.session[f"violations:{tender_id}"] = error.details.get("violations", [])
+            raise
+
+    return perform(request, run, done=done, then=redirect("procedures:tender_manage", tender_id))
 
 
 @login_required
@@ -264,17 +264,14 @@ def question_ask_view(request: HttpRequest, tender_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("请填写问题。"))
         return _to_tender_page(tender_id)
-    try:
-        clarifications.question_ask(
+    return perform(
+        request,
+        lambda: clarifications.question_ask(
             actor=_user(request), tender_id=tender_id, text=form.cleaned_data["text"], now=clock.now()
-        )
-    except NotFound:
-        return render(request, "404.html", status=404)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("问题已提交，答复将以澄清形式发布。"))
-    return _to_tender_page(tender_id)
+        ),
+        done=_("问题已提交，答复将以澄清形式发布。"),
+        then=_to_tender_page(tender_id),
+    )
 
 
 @login_required
@@ -284,17 +281,14 @@ def objection_raise_view(request: HttpRequest, tender_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("请选择主体和异议事项并填写内容。"))
         return _to_tender_page(tender_id)
-    try:
-        objections.objection_raise(
+    return perform(
+        request,
+        lambda: objections.objection_raise(
             actor=_user(request), tender_id=tender_id, now=clock.now(), **form.cleaned_data
-        )
-    except NotFound:
-        return render(request, "404.html", status=404)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("异议已提出。"))
-    return _to_tender_page(tender_id)
+        ),
+        done=_("异议已提出。"),
+        then=_to_tender_page(tender_id),
+    )
 
 
 @login_required
@@ -353,12 +347,6 @@ def complaint_handle_view(request: HttpRequest, complaint_id: int) -> HttpRespon
     if action not in handlers:
         messages.error(request, _("请选择处理方式。"))
         return redirect("procedures:complaint_list")
-    try:
-        handlers[action]()
-    except NotFound:
-        return render(request, "404.html", status=404)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("投诉已处理。"))
-    return redirect("procedures:complaint_list")
+    return perform(
+        request, handlers[action], done=_("投诉已处理。"), then=redirect("procedures:complaint_list")
+    )

@@ -18,6 +18,7 @@ from tenderhall.accounts.selectors import certificate_list_for_entity, user_has_
 from tenderhall.core import clock
 from tenderhall.core.codes import region_name
 from tenderhall.core.errors import DomainError, NotFound
+from tenderhall.core.views import perform
 from tenderhall.registry import rules, selectors, services
 from tenderhall.registry.forms import EntityRegisterForm, EntityRejectForm
 
@@ -103,16 +104,12 @@ def _perform(
     """Run one service for the signed-in viewer of a visible entity, then show the entity with the outcome."""
     viewer = _viewer(request)
     assert viewer is not None  # the views are login_required
-    try:
+
+    def run() -> None:
         selectors.access_entity_for_viewer(viewer=viewer, entity_id=entity_id)
         action(viewer)
-    except NotFound:
-        return render(request, "404.html", status=404)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, done)
-    return redirect("registry:entity_detail", entity_id)
+
+    return perform(request, run, done=done, then=redirect("registry:entity_detail", entity_id))
 
 
 @login_required
