@@ -28,8 +28,11 @@ from tenderhall.accounts.tests.factories import make_user
 from tenderhall.core import clock
 from tenderhall.core.models import AuditEntry
 from tenderhall.ledger.models import Leaf
+from tenderhall.procedures import notices
 from tenderhall.procedures import services as procedure_services
 from tenderhall.procedures.api_participation import router as participation_router
+from tenderhall.procedures.choices import NoticeKind
+from tenderhall.procedures.scheduler import notice_publish
 from tenderhall.registry import services as registry_services
 from tenderhall.registry.models import MarketEntity
 from tenderhall.registry.tests.factories import make_entity, uscc
@@ -97,6 +100,11 @@ def build_world(entity_state: str) -> World:
     )
     world.ids["project"], world.ids["tender"] = project.pk, tender.pk
     world.ids["lot"] = tender.lots.get().pk
+    notice = notices.notice_create(
+        tender=tender, kind=NoticeKind.TENDER, publish_at=now, actor=users["agency"], now=now
+    )
+    notice_publish(notice.pk, now=now)
+    world.ids["notice"] = notice.pk
     for name, user in users.items():
         issued = account_services.token_create(
             user=user, name="matrix", scopes=ALL_SCOPES, expires_at=None, now=now
@@ -348,8 +356,7 @@ MATRIX.update(PROCEDURES_MATRIX)
 MATRIX.update(
     {
         "notice_search": Row("get", "/portal/notices", everyone(200)),
-        # The world's tender is a draft: no notice of it is published, and an unpublished one is nobody's.
-        "notice_get": Row("get", "/portal/notices/{notice}", everyone(404)),
+        "notice_get": Row("get", "/portal/notices/{notice}", everyone(200)),
         # The world's tender is a draft: its lot takes no bids, and nobody learns more than "no such lot".
         "bid_submit": Row(
             "post",
@@ -375,7 +382,10 @@ MATRIX.update(
             lambda w: {"official_ids": [w.users["user"].pk], "k": 2},
         ),
         "notice_correction_publish": Row(
-            "post", "/procedures/notices/{notice}/corrections", signed_in(404), lambda w: {"text": "更正"}
+            "post",
+            "/procedures/notices/{notice}/corrections",
+            signed_in(201, **MANAGERS),
+            lambda w: {"text": "更正"},
         ),
     }
 )
@@ -439,7 +449,7 @@ def test_authorization(operation_id: str, actor: str) -> None:
         qualification=world.ids["qualification"],
         person=world.ids["person"],
         tender=world.ids.get("tender"),
-        notice=0,
+        notice=world.ids["notice"],
         lot=world.ids.get("lot"),
         bid=0,
     )

@@ -30,7 +30,7 @@ from tenderhall.procedures.deadlines import Timeline, timeline_violations
 from tenderhall.procedures.models import Lot, Notice, Project, Tender
 from tenderhall.procedures.rules import procedure_rules
 from tenderhall.procedures.scheduler import notice_publish
-from tenderhall.procedures.selectors import can_manage_project, tender_snapshot
+from tenderhall.procedures.selectors import access_tender_for_manager, can_manage_project, tender_snapshot
 from tenderhall.registry.choices import EntityStatus
 from tenderhall.registry.models import MarketEntity
 
@@ -453,6 +453,8 @@ def notice_correction_publish(*, actor: User, notice_id: int, text: str, now: da
         notice = Notice.objects.select_related("tender").filter(pk=notice_id).first()
         if notice is None:
             raise NotFound(gettext("No such notice."))
+        # those who do not run the tender learn nothing more than for a missing notice
+        access_tender_for_manager(actor=actor, tender_id=notice.tender_id)
         _lock_tender(actor, notice.tender_id)
         correction = notices.notice_correct(
             actor=actor, notice=notice, extra={"text": text.strip(), "corrects": notice.title}, now=now

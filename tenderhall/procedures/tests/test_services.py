@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from tenderhall.accounts.tests.factories import make_user
-from tenderhall.core.errors import PermissionDenied
+from tenderhall.core.errors import NotFound, PermissionDenied
 from tenderhall.core.models import AuditEntry
 from tenderhall.ledger.models import Leaf
 from tenderhall.procedures import services
@@ -257,5 +257,5 @@ def test_a_published_notice_is_corrected_by_a_new_notice_that_names_it_and_stays
         later,
     )
     assert "招标人联系电话更正为027-88886666。" in correction.body
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         services.notice_correction_publish(actor=make_user(), notice_id=original.pk, text="x", now=later)
