@@ -26,18 +26,10 @@ def entity_list(
     if search:
         entities = entities.filter(Q(name__icontains=search) | Q(identifier=search.strip().upper()))
     if tag:
-        entities = (
-            entities.filter(tags__contains=[tag])
-            if _json_contains_supported()
-            else entities.filter(tags__icontains=f'"{tag}"')
-        )
+        # Tags come from a fixed vocabulary without quotes, so matching the quoted value in the JSON text is
+        # exact, and works alike on every database (SQLite has no JSON containment).
+        entities = entities.filter(tags__icontains=f'"{tag}"')
     return entities.order_by("name", "pk")
-
-
-def _json_contains_supported() -> bool:
-    from django.db import connection
-
-    return bool(connection.features.supports_json_field_contains)
 
 
 def review_queue() -> QuerySet[MarketEntity]:

@@ -276,3 +276,18 @@ def test_an_entity_certificate_issued_to_another_code_is_refused(settings):
     assert certificate.entity == entity
     leaf = Leaf.objects.get(event_type="accounts:certificate:accepted")
     assert json.loads(bytes(leaf.data))["hashes"] == {"certificate": f"sha256:{certificate.fingerprint}"}
+
+
+def test_the_list_filters_by_sub_registry_tag_exactly():
+    from tenderhall.registry.selectors import entity_list
+
+    registrant = make_user()
+    tagged = make_entity(registrant=registrant, approved_by=make_operator())
+    services.entity_update(
+        actor=registrant, entity_id=tagged.pk, changes={"tags": ["data_assets", "enterprises"]}, now=NOW
+    )
+    make_entity(approved_by=make_operator())
+    assert list(entity_list(viewer=None, tag="enterprises")) == [tagged]
+    assert list(entity_list(viewer=None, tag="data_assets")) == [tagged]
+    assert list(entity_list(viewer=None, tag="enterprise")) == []
+    assert list(entity_list(viewer=None, tag="personnel")) == []
