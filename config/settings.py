@@ -51,7 +51,9 @@ INSTALLED_APPS = [
     "tenderhall.procedures",
     "tenderhall.bids",
     "tenderhall.opening",
+    "tenderhall.evaluation",
     "tenderhall.supervision",
+    "tenderhall.exchange",
     "tenderhall.portal",
 ]
 
