@@ -8,5 +8,8 @@ class BidsConfig(AppConfig):
 
     def ready(self) -> None:
         from tenderhall.bids.ledger_sources import register
+        from tenderhall.bids.selectors import tender_bid_count
+        from tenderhall.core.hooks import register_bid_counter
 
         register()
+        register_bid_counter(tender_bid_count)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Count, QuerySet
 from django.utils.translation import gettext
 
 from tenderhall.accounts.choices import Role
 from tenderhall.accounts.models import RoleGrant, User
+from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.models import Bid
 from tenderhall.core.errors import NotFound
+from tenderhall.procedures.models import Lot
 
 
 def bidder_entity_ids(user: User) -> set[int]:
@@ -35,3 +39,21 @@ def access_bid_for_bidder(*, actor: User, bid_id: int) -> Bid:
     if bid is None or bid.entity_id not in bidder_entity_ids(actor):
         raise NotFound(gettext("No such bid."))
     return bid
+
+
+def active_bid_counts(tender_id: int) -> dict[int, int]:
+    """Lot id → its active (submitted) bids, for every lot of the tender. For the workflow and the opening,
+    which run after the deadline: never show it to anyone before."""
+    counts = dict(
+        Bid.objects.filter(lot__tender_id=tender_id, status=BidStatus.SUBMITTED)
+        .values("lot_id")
+        .annotate(n=Count("id"))
+        .values_list("lot_id", "n")
+    )
+    lots = Lot.objects.filter(tender_id=tender_id).values_list("pk", flat=True)
+    return {lot_id: counts.get(lot_id, 0) for lot_id in lots}
+
+
+def tender_bid_count(tender: Any) -> int:
+    """The most active bids any one lot of the tender holds: a lot opens only with enough of its own."""
+    return max(active_bid_counts(tender.pk).values(), default=0)

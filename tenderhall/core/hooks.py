@@ -14,6 +14,7 @@ happens, so reading the announcing code shows that something else runs, and wher
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 NoticeObserver = Callable[[Any], None]
@@ -69,3 +70,113 @@ def sealing_recipients(tender: Any) -> dict[str, bytes]:
     for provider in tuple(_sealing_recipients):
         required |= provider(tender)
     return required
+
+
+# --- the tender's bids as the workflow counts them, and its transitions -----------------------------------
+
+BidCounter = Callable[[Any], int]
+"""Takes a ``procedures.Tender``; returns the most active bids any one of its lots holds."""
+TransitionObserver = Callable[[Any, str, Any], None]
+"""Takes the ``procedures.Tender`` (its new status saved), the workflow event and its ``now``."""
+
+_bid_counters: list[BidCounter] = []
+_tender_transitioned: list[TransitionObserver] = []
+
+
+def register_bid_counter(counter: BidCounter) -> None:
+    """The bids app counts the bids the workflow's opening guard judges (one counter is expected)."""
+    if counter not in _bid_counters:
+        _bid_counters.append(counter)
+
+
+def tender_bid_count(tender: Any) -> int:
+    return max((counter(tender) for counter in tuple(_bid_counters)), default=0)
+
+
+def register_tender_transitioned(observer: TransitionObserver) -> None:
+    """Call ``observer(tender, event, now)`` in the transaction of every workflow transition the scheduler
+    makes (the opening app starts the opening session on ``start_opening``)."""
+    if observer not in _tender_transitioned:
+        _tender_transitioned.append(observer)
+
+
+def tender_transitioned(tender: Any, event: str, now: Any) -> None:
+    for observer in tuple(_tender_transitioned):
+        observer(tender, event, now)
+
+
+# --- the change feed's sources, alerts for supervisors, and the worker's timed jobs ------------------------
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """One entity type of the change feed (supervision serves it; docs/data-feeds.md).
+
+    The feed walks the ledger's leaves in index order; a leaf whose event type starts with ``event_prefix``
+    is a change of the entity its subject ``subject`` names. ``state(ids, private, now)`` returns, for those
+    ids visible to the audience (``private``: operators and regulators), the entity's current state as a
+    JSON-ready dict; an id left out is not visible (the item is listed with no data).
+    """
+
+    entity_type: str
+    event_prefix: str
+    subject: str
+    public: bool
+    state: Callable[[list[str], bool, Any], dict[str, dict[str, Any]]]
+
+
+_feed_sources: dict[str, FeedSource] = {}
+
+
+def register_feed_source(source: FeedSource) -> None:
+    """Add (or replace, for a second ``ready()``) the feed source of ``source.entity_type``."""
+    _feed_sources[source.entity_type] = source
+
+
+def feed_sources() -> tuple[FeedSource, ...]:
+    return tuple(_feed_sources.values())
+
+
+@dataclass(frozen=True)
+class AlertRaised:
+    """Something supervisors must see. ``key`` names the occurrence: the same key is one alert, however
+    often it is announced (a threshold crossed in one period is one key)."""
+
+    kind: str
+    key: str
+    subject_type: str
+    subject_id: str
+    message: str
+    data: dict[str, Any]
+    at: Any
+
+
+AlertObserver = Callable[[AlertRaised], None]
+_alert_raised: list[AlertObserver] = []
+
+
+def register_alert_raised(observer: AlertObserver) -> None:
+    """Supervision records alerts; it registers here so that lower apps can raise one in their transaction."""
+    if observer not in _alert_raised:
+        _alert_raised.append(observer)
+
+
+def alert_raised(alert: AlertRaised) -> None:
+    for observer in tuple(_alert_raised):
+        observer(alert)
+
+
+WorkerJob = Callable[[Any], object]
+"""A timed job of the worker, called with the tick's ``now`` (webhook deliveries, for one)."""
+_worker_jobs: list[WorkerJob] = []
+
+
+def register_worker_job(job: WorkerJob) -> None:
+    """Run ``job(now)`` on every tick of the worker (the portal's in-process worker may not import the app
+    that owns the job)."""
+    if job not in _worker_jobs:
+        _worker_jobs.append(job)
+
+
+def worker_jobs() -> tuple[WorkerJob, ...]:
+    return tuple(_worker_jobs)

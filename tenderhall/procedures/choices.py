@@ -38,6 +38,8 @@ class NoticeKind(models.TextChoices):
     CANDIDATES = "candidates", _("中标候选人公示")
     RESULT = "result", _("中标结果公告")
     TERMINATION = "termination", _("终止公告")
+    OPENING_RECORD = "opening_record", _("开标记录")
+    FAILED = "failed", _("流标公告")
 
 
 class ObjectionSubject(models.TextChoices):

@@ -51,6 +51,9 @@ class TimelineForm(ServiceForm):
     bid_deadline = forms.DateTimeField(
         label=_("投标截止时间"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
+    decryption_minutes = forms.IntegerField(
+        label=_("解密时限（分钟）"), initial=60, min_value=15, max_value=480
+    )
 
 
 class CancelForm(ServiceForm):

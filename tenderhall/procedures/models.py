@@ -75,6 +75,8 @@ class Tender(models.Model):
     documents_until = models.DateTimeField(_("文件获取截止"), null=True, blank=True)
     bid_deadline = models.DateTimeField(_("投标截止时间"), null=True, blank=True)
     prequalification_deadline = models.DateTimeField(_("资格预审申请截止"), null=True, blank=True)
+    # The opening's decryption window: how long bidders have, from the deadline, to decrypt their bids.
+    decryption_minutes = models.PositiveSmallIntegerField(_("解密时限（分钟）"), default=60)
     # Scheduler: when the next timed event is due (None: nothing pending).
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     rules_version = models.CharField(max_length=40, blank=True)

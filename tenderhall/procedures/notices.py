@@ -105,7 +105,34 @@ def notice_text(tender: Tender, kind: str, data: dict[str, Any]) -> tuple[str, s
             lines.append(f"投标截止时间调整为：{_local(datetime.fromisoformat(data['deadline_after']))}")
     if kind == NoticeKind.TERMINATION:
         lines.append(f"终止原因：{data.get('reason', '')}")
+    if kind == NoticeKind.FAILED:
+        lines.append(
+            f"投标截止时间 {_local(tender.bid_deadline)} 时，递交投标文件的投标人少于 "
+            f"{data.get('minimum_bids')} 家（{data.get('bid_count')} 家），"
+            "依法不予开标，本次招标失败（流标）。"
+        )
+    if kind == NoticeKind.OPENING_RECORD:
+        lines += _opening_record_lines(data.get("record") or {})
     return title, "\n".join(lines)
+
+
+def _opening_record_lines(record: dict[str, Any]) -> list[str]:
+    """The opening record (开标记录表) as text: per lot, each bid with its outcome and the fields read."""
+    lines = [f"开标时间：{record.get('opened_at', '')}"]
+    for lot in record.get("lots", []):
+        if lot.get("failed"):
+            lines.append(f"标段（包）{lot['code']}：投标人 {lot['bid_count']} 家，不足法定数量，不予开标。")
+            continue
+        lines.append(f"标段（包）{lot['code']}：")
+        for bid in lot.get("bids", []):
+            if bid.get("outcome") == "opened":
+                lines.append(
+                    f"  {bid['bidder']}：投标报价 {bid.get('price') or '—'} 元，"
+                    f"工期 {bid.get('duration_days') or '—'} 日历天"
+                )
+            else:
+                lines.append(f"  {bid['bidder']}：{bid.get('outcome_label', bid.get('outcome'))}")
+    return lines
 
 
 def notice_create(

@@ -16,10 +16,12 @@ from datetime import datetime
 from django.db import transaction
 
 from tenderhall.core.audit import audit_record
-from tenderhall.core.hooks import notice_published
+from tenderhall.core.hooks import notice_published, tender_transitioned
 from tenderhall.ledger.services import ledger_append
+from tenderhall.procedures.choices import NoticeKind, TenderStatus
 from tenderhall.procedures.models import Notice, Tender
-from tenderhall.procedures.workflow import TenderSnapshot, action_name, advance, due_event, next_check_at
+from tenderhall.procedures.selectors import tender_snapshot
+from tenderhall.procedures.workflow import TenderEvent, action_name, advance, due_event, next_check_at
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +65,37 @@ def _tender_advance(tender_id: int, *, now: datetime) -> list[str]:
         tender = Tender.objects.select_for_update().filter(pk=tender_id).first()
         if tender is None or tender.next_check_at is None or tender.next_check_at > now:
             return done  # another tick (or a service) got there first
-        snapshot = TenderSnapshot.of(tender)
+        snapshot = tender_snapshot(tender)
         while len(done) < MAX_STEPS and (event := due_event(snapshot, now=now)) is not None:
             after = advance(snapshot, event, now=now)
             _record(tender, event=event, before=snapshot.status, after=after.status, now=now)
+            tender.status, tender.suspended_from = after.status, after.suspended_from
+            tender.next_check_at = next_check_at(after)
+            tender.save(update_fields=["status", "suspended_from", "next_check_at"])
+            if event == TenderEvent.FAIL and snapshot.status == TenderStatus.BIDDING_CLOSED:
+                _failed_notice(tender, bid_count=snapshot.bid_count, minimum=snapshot.min_bids, now=now)
+            tender_transitioned(tender, event, now)  # the opening starts here, in this transaction
             done.append(f"tender {tender.code}: {snapshot.status} → {after.status} ({event})")
             snapshot = after
-        tender.status, tender.suspended_from = snapshot.status, snapshot.suspended_from
-        tender.next_check_at = next_check_at(snapshot)
-        tender.save(update_fields=["status", "suspended_from", "next_check_at"])
+        if tender.next_check_at != next_check_at(snapshot):  # a stale check, moved to the real moment
+            tender.next_check_at = next_check_at(snapshot)
+            tender.save(update_fields=["next_check_at"])
     return done
+
+
+def _failed_notice(tender: Tender, *, bid_count: int, minimum: int, now: datetime) -> None:
+    """Too few bids at the deadline: no opening, and the failed-tender notice (流标公告) goes out now."""
+    from tenderhall.procedures.notices import notice_create
+
+    notice = notice_create(
+        tender=tender,
+        kind=NoticeKind.FAILED,
+        publish_at=now,
+        actor=tender.created_by,
+        now=now,
+        extra={"bid_count": bid_count, "minimum_bids": minimum},
+    )
+    notice_publish(notice.pk, now=now)
 
 
 def _record(tender: Tender, *, event: str, before: str, after: str, now: datetime) -> None:

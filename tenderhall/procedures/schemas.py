@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class ProjectRegisterIn(Schema):
@@ -56,6 +56,7 @@ class TimelineIn(Schema):
     documents_until: datetime
     bid_deadline: datetime
     prequalification_deadline: datetime | None = None
+    decryption_minutes: int = Field(60, ge=15, le=480)
 
 
 class TenderCancelIn(Schema):

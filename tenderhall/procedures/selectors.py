@@ -9,6 +9,7 @@ from tenderhall.accounts.choices import Role
 from tenderhall.accounts.models import RoleGrant, User
 from tenderhall.accounts.selectors import user_has_role, user_supervises
 from tenderhall.core.errors import NotFound
+from tenderhall.core.hooks import tender_bid_count
 from tenderhall.procedures import workflow
 from tenderhall.procedures.choices import ObjectionStatus, ObjectionSubject, TenderStatus
 from tenderhall.procedures.models import Notice, Objection, Project, Tender
@@ -104,11 +105,12 @@ def open_document_objections(tender: Tender) -> int:
     ).count()
 
 
-def tender_snapshot(tender: Tender, *, bid_count: int = 0) -> workflow.TenderSnapshot:
-    """The workflow's view of the tender: its rules' minimum bids and its open objections to the documents."""
+def tender_snapshot(tender: Tender, *, bid_count: int | None = None) -> workflow.TenderSnapshot:
+    """The workflow's view of the tender: its bids (the most any one lot holds, counted by the bids app),
+    its rules' minimum bids and its open objections to the documents."""
     return workflow.TenderSnapshot.of(
         tender,
-        bid_count=bid_count,
+        bid_count=tender_bid_count(tender) if bid_count is None else bid_count,
         min_bids=procedure_rules(tender.procedure_type).minimum_bids,
         open_objections=open_document_objections(tender),
     )

@@ -257,8 +257,10 @@ def tender_schedule(
     bid_deadline: datetime,
     now: datetime,
     prequalification_deadline: datetime | None = None,
+    decryption_minutes: int = 60,
 ) -> Tender:
-    """Set a draft tender's timeline; the limits are checked when it is published."""
+    """Set a draft tender's timeline, and the length of its opening's decryption window; the limits are
+    checked when it is published."""
     problems: dict[str, str] = {}
     if not notice_publish_at <= documents_from < documents_until <= bid_deadline:
         problems["bid_deadline"] = gettext(
@@ -268,18 +270,20 @@ def tender_schedule(
     with transaction.atomic():
         tender = _lock_tender(actor, tender_id)
         _require_draft(tender)
-        before = {f: getattr(tender, f) for f in TIMELINE_FIELDS}
+        fields = (*TIMELINE_FIELDS, "decryption_minutes")
+        before = {f: getattr(tender, f) for f in fields}
         tender.notice_publish_at, tender.documents_from = notice_publish_at, documents_from
         tender.documents_until, tender.bid_deadline = documents_until, bid_deadline
         tender.prequalification_deadline = prequalification_deadline
-        tender.save(update_fields=list(TIMELINE_FIELDS))
+        tender.decryption_minutes = decryption_minutes
+        tender.save(update_fields=fields)
         audit_record(
             actor=actor,
             action="procedures:tender:scheduled",
             subject_type="tender",
             subject_id=tender.pk,
             at=now,
-            changes=diff(before, {f: getattr(tender, f) for f in TIMELINE_FIELDS}),
+            changes=diff(before, {f: getattr(tender, f) for f in fields}),
         )
     return tender
 
@@ -295,6 +299,7 @@ def tender_record(tender: Tender) -> dict[str, Any]:
         "timeline": {
             f: getattr(tender, f).isoformat() if getattr(tender, f) else None for f in TIMELINE_FIELDS
         },
+        "decryption_minutes": tender.decryption_minutes,
         "lots": [
             {
                 "code": lot.code,

@@ -65,7 +65,12 @@ TABLE: Mapping[tuple[str, str], str] = MappingProxyType(
 
 # The timed events: in this status, the event is due once the named timeline moment has come.
 TIMED: Mapping[str, tuple[str, str]] = MappingProxyType(
-    {S.PUBLISHED: (E.OPEN_DOCUMENTS, "documents_from"), S.BIDDING: (E.CLOSE_BIDDING, "bid_deadline")}
+    {
+        S.PUBLISHED: (E.OPEN_DOCUMENTS, "documents_from"),
+        S.BIDDING: (E.CLOSE_BIDDING, "bid_deadline"),
+        # Deadline = opening: with too few bids the tender fails instead (see due_event).
+        S.BIDDING_CLOSED: (E.START_OPENING, "bid_deadline"),
+    }
 )
 
 # What each event records, in the past tense of ledger and audit actions (procedures:tender:<action>).
@@ -305,7 +310,11 @@ def due_event(snapshot: TenderSnapshot, *, now: datetime) -> str | None:
         return None
     event, field = timed
     moment = getattr(snapshot, field)
-    return str(event) if moment is not None and now >= moment else None
+    if moment is None or now < moment:
+        return None
+    if event == E.START_OPENING and snapshot.bid_count < snapshot.min_bids:
+        return str(E.FAIL)
+    return str(event)
 
 
 def next_check_at(snapshot: TenderSnapshot) -> datetime | None:

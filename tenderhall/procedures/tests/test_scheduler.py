@@ -143,7 +143,7 @@ def test_documents_open_when_their_moment_comes_with_one_leaf_and_one_audit_entr
     assert (entry.at, entry.changes) == (DOCUMENTS_FROM, {"status": ["published", "bidding"]})
 
 
-def test_bidding_closes_exactly_at_the_deadline_and_not_a_microsecond_before():
+def test_bidding_closes_exactly_at_the_deadline_and_without_bids_the_tender_fails_with_its_notice():
     # given
     tender = make_tender(status=TenderStatus.BIDDING)
     # when
@@ -153,18 +153,31 @@ def test_bidding_closes_exactly_at_the_deadline_and_not_a_microsecond_before():
     assert state(tender) == (TenderStatus.BIDDING, "", DEADLINE)
     # when
     on_time = procedures_tick(now=DEADLINE)
-    # then
-    assert on_time == 1
-    assert state(tender) == (TenderStatus.BIDDING_CLOSED, "", None)
-    assert [leaf["type"] for leaf in leaves()] == ["procedures:tender:bidding_closed"]
-    assert audit() == [
+    # then: no bids, fewer than the 3 of works_open: no opening (流标)
+    assert on_time == 2
+    assert state(tender) == (TenderStatus.FAILED, "", None)
+    assert [leaf["type"] for leaf in leaves()] == [
+        "procedures:tender:bidding_closed",
+        "procedures:tender:failed",
+        "procedures:notice:published",
+    ]
+    assert audit("procedures:tender:") == [
         (
             "procedures:tender:bidding_closed",
             "tender",
             str(tender.pk),
             {"status": ["bidding", "bidding_closed"]},
-        )
+        ),
+        ("procedures:tender:failed", "tender", str(tender.pk), {"status": ["bidding_closed", "failed"]}),
     ]
+    notice = Notice.objects.get(tender=tender)
+    assert (notice.kind, notice.published_at, notice.data["bid_count"], notice.data["minimum_bids"]) == (
+        NoticeKind.FAILED,
+        DEADLINE,
+        0,
+        3,
+    )
+    assert "依法不予开标，本次招标失败（流标）" in notice.body
 
 
 def test_a_tender_that_missed_both_moments_catches_up_in_one_tick_step_by_step():
@@ -174,15 +187,18 @@ def test_a_tender_that_missed_both_moments_catches_up_in_one_tick_step_by_step()
     # when
     changes = procedures_tick(now=later)
     # then
-    assert changes == 2
-    assert state(tender) == (TenderStatus.BIDDING_CLOSED, "", None)
-    assert [(leaf["type"], leaf["data"]["to"], leaf["at"]) for leaf in leaves()] == [  # type: ignore[index]
+    assert changes == 3
+    assert state(tender) == (TenderStatus.FAILED, "", None)
+    transitions = [leaf for leaf in leaves() if leaf["type"] != "procedures:notice:published"]
+    assert [(leaf["type"], leaf["data"]["to"], leaf["at"]) for leaf in transitions] == [  # type: ignore[index]
         ("procedures:tender:documents_opened", "bidding", "2026-05-20T04:30:00.000000+00:00"),
         ("procedures:tender:bidding_closed", "bidding_closed", "2026-05-20T04:30:00.000000+00:00"),
+        ("procedures:tender:failed", "failed", "2026-05-20T04:30:00.000000+00:00"),
     ]
-    assert [action for action, *_ in audit()] == [
+    assert [action for action, *_ in audit("procedures:tender:")] == [
         "procedures:tender:documents_opened",
         "procedures:tender:bidding_closed",
+        "procedures:tender:failed",
     ]
 
 
@@ -195,9 +211,9 @@ def test_running_the_tick_twice_changes_nothing_the_second_time():
     second = procedures_tick(now=DEADLINE)
     third = procedures_tick(now=DEADLINE + timedelta(days=30))
     # then
-    assert (first, second, third) == (3, 0, 0)
+    assert (first, second, third) == (5, 0, 0)  # 3 + 2 transitions, each tender ending failed
     assert ([state(t) for t in tenders], leaves(), audit()) == after_first
-    assert Leaf.objects.count() == 3
+    assert Leaf.objects.count() == 7  # the 5 transitions and 2 failed-tender notices
 
 
 def test_the_earliest_due_tenders_go_first_and_the_limit_holds():
@@ -228,7 +244,6 @@ def test_the_earliest_due_tenders_go_first_and_the_limit_holds():
         (TenderStatus.SUSPENDED, TenderStatus.BIDDING),
         (TenderStatus.SUSPENDED, TenderStatus.PUBLISHED),
         (TenderStatus.DRAFT, ""),
-        (TenderStatus.BIDDING_CLOSED, ""),
         (TenderStatus.CANCELLED, ""),
     ],
 )
@@ -316,12 +331,16 @@ def test_a_crash_rolls_back_the_real_transaction_and_a_rerun_does_the_step_once(
     assert audit() == []
     # when
     monkeypatch.undo()
-    assert procedures_tick(now=DEADLINE) == 1
+    assert procedures_tick(now=DEADLINE) == 2
     assert procedures_tick(now=DEADLINE) == 0
     # then
-    assert state(tender) == (TenderStatus.BIDDING_CLOSED, "", None)
-    assert [leaf["type"] for leaf in leaves()] == ["procedures:tender:bidding_closed"]
-    assert len(audit()) == 1
+    assert state(tender) == (TenderStatus.FAILED, "", None)
+    assert [leaf["type"] for leaf in leaves()] == [
+        "procedures:tender:bidding_closed",
+        "procedures:tender:failed",
+        "procedures:notice:published",
+    ]
+    assert len(audit("procedures:tender:")) == 2
 
 
 # --- concurrency (PostgreSQL: row locks across connections) -------------------------------------------------

@@ -318,7 +318,7 @@ def test_allowed_events_are_the_rows_whose_guards_pass_now():
         (S.BIDDING, DEADLINE - US, None),
         (S.BIDDING, DEADLINE, "close_bidding"),
         (S.DRAFT, AFTER, None),
-        (S.BIDDING_CLOSED, AFTER, None),
+        (S.BIDDING_CLOSED, AFTER, "start_opening"),  # snap() holds 3 bids, the minimum
         (S.SUSPENDED, AFTER, None),
         (S.CLOSED, AFTER, None),
     ],
@@ -333,13 +333,20 @@ def test_the_due_event_is_the_timed_one_whose_moment_has_come(status, now, event
         (S.DRAFT, None),
         (S.PUBLISHED, DOCUMENTS_FROM),
         (S.BIDDING, DEADLINE),
-        (S.BIDDING_CLOSED, None),
+        (S.BIDDING_CLOSED, DEADLINE),  # deadline = opening: due at once
         (S.SUSPENDED, None),
         (S.CANCELLED, None),
     ],
 )
 def test_the_next_check_is_the_moment_of_the_next_timed_event(status, expected):
     assert next_check_at(snap(status, suspended_from=S.BIDDING)) == expected
+
+
+def test_at_the_deadline_a_tender_with_too_few_bids_fails_instead_of_opening():
+    assert due_event(snap(S.BIDDING_CLOSED, bid_count=2), now=DEADLINE) == "fail"
+    assert due_event(snap(S.BIDDING_CLOSED, bid_count=3), now=DEADLINE) == "start_opening"
+    assert due_event(snap(S.BIDDING_CLOSED, bid_count=1, min_bids=1), now=DEADLINE) == "start_opening"
+    assert due_event(snap(S.BIDDING_CLOSED, bid_count=0), now=DEADLINE - US) is None
 
 
 def test_a_published_tender_without_documents_from_has_nothing_due():
