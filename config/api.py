@@ -11,6 +11,7 @@ from tenderhall.accounts.api import router as accounts_router
 from tenderhall.bids.api import router as bids_router
 from tenderhall.bids.api_receipts import router as receipts_router
 from tenderhall.core.errors import DomainError
+from tenderhall.exchange.api import router as ocds_router
 from tenderhall.ledger.api import router as ledger_router
 from tenderhall.opening.api import router as opening_router
 from tenderhall.portal.api import router as portal_router
@@ -39,6 +40,7 @@ api.add_router("/bids", receipts_router)
 api.add_router("/opening", opening_router)
 api.add_router("/audit", audit_router)
 api.add_router("/ledger", ledger_router)
+api.add_router("/ocds", ocds_router)
 
 
 def _error(

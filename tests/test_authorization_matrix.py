@@ -27,6 +27,7 @@ from tenderhall.accounts.models import User
 from tenderhall.accounts.tests.factories import make_user
 from tenderhall.core import clock
 from tenderhall.core.models import AuditEntry
+from tenderhall.exchange.api import router as ocds_router
 from tenderhall.ledger.models import Leaf
 from tenderhall.procedures import notices
 from tenderhall.procedures import services as procedure_services
@@ -393,7 +394,7 @@ MATRIX.update(
 
 # Routers whose operations have a matrix of their own, in the test module next to the router:
 # participation (tenderhall/procedures/tests/test_api_participation.py).
-OWN_MATRIX = [participation_router]
+OWN_MATRIX = [participation_router, ocds_router]
 
 
 def openapi_operations() -> dict[str, tuple[str, str]]:
