@@ -30,6 +30,11 @@ TENDERHALL_LEDGER_MAX_LEAVES_PER_CHECKPOINT = int(
 # Accounts: lockout after repeated failures (see tenderhall/accounts/rules.py).
 TENDERHALL_LOCKOUT_THRESHOLD = 5
 TENDERHALL_LOCKOUT_MINUTES = 15
+# Supervision: the change feed's watermark and webhook deliveries (docs/data-feeds.md).
+TENDERHALL_FEED_WATERMARK_SECONDS = float(os.environ.get("TENDERHALL_FEED_WATERMARK_SECONDS", "2"))
+TENDERHALL_WEBHOOK_TIMEOUT = float(os.environ.get("TENDERHALL_WEBHOOK_TIMEOUT", "5"))
+TENDERHALL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("TENDERHALL_WEBHOOK_MAX_ATTEMPTS", "8"))
+TENDERHALL_WEBHOOK_FIRST_RETRY_SECONDS = float(os.environ.get("TENDERHALL_WEBHOOK_FIRST_RETRY_SECONDS", "30"))
 
 SECRET_KEY = ENV.secret_key
 DEBUG = ENV.debug
@@ -68,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenderhall.core.middleware.audit_context",
+    "tenderhall.accounts.client_middleware.api_client_access_log",
     "tenderhall.accounts.middleware.require_two_factor",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

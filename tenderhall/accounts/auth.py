@@ -9,9 +9,10 @@ from django.utils.translation import gettext
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as _NinjaSessionAuth
 
-from tenderhall.accounts import services
+from tenderhall.accounts import clients, services
 from tenderhall.accounts.models import User
 from tenderhall.core import clock
+from tenderhall.core.middleware import client_address
 
 
 class TokenAuth(HttpBearer):
@@ -22,7 +23,15 @@ class TokenAuth(HttpBearer):
         self.scope = str(scope)
 
     def authenticate(self, request: HttpRequest, token: str) -> User:
-        user, scopes = services.token_authenticate(token=token, now=clock.now())
+        now = clock.now()
+        user, scopes = services.token_authenticate(token=token, now=now)
+        # A client system's key: refused off its whitelist or over its rate limit; logged either way
+        # (clients.client_admit; the access log is written by client_middleware once the answer is known).
+        admission = clients.client_admit(token=token, remote_addr=client_address(request), now=now)
+        if admission is not None:
+            request.api_client_admission = admission  # type: ignore[attr-defined]  # read by the access log
+            if admission.refusal is not None:
+                raise admission.refusal
         if self.scope not in scopes:
             raise services.InsufficientScope(
                 gettext("This API token lacks the scope '%(scope)s'; create a token that has it.")

@@ -103,6 +103,10 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # A key of a registered client system: its requests are whitelisted, rate-limited and logged.
+    client = models.ForeignKey(
+        "ApiClient", null=True, blank=True, on_delete=models.CASCADE, related_name="keys"
+    )
 
     class Meta:
         ordering = ("-created_at",)
@@ -145,3 +149,82 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.usage} {self.subject}"
+
+
+class ApiClient(models.Model):
+    """A client system that exchanges data with the platform (数据传输): registered by an operator under a
+    responsible person's real name, reachable only from its whitelisted networks, rate-limited, logged, and
+    watched by a volume threshold that raises an alert for operators and regulators."""
+
+    name = models.CharField(_("系统名称"), max_length=100, unique=True)
+    organisation = models.CharField(_("使用单位"), max_length=200)
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_clients")
+    responsible_name = models.CharField(_("责任人姓名"), max_length=100)
+    responsible_id_type = models.CharField(_("责任人证件类型"), max_length=16, choices=IdType.choices)
+    responsible_id_number = models.CharField(_("责任人证件号码"), max_length=32)
+    responsible_phone = models.CharField(_("责任人手机号码"), max_length=20)
+    allowed_networks = models.JSONField(_("地址白名单"), default=list)  # CIDR strings
+    rate_limit_per_minute = models.PositiveIntegerField(_("每分钟请求上限"), default=600)
+    volume_threshold = models.PositiveIntegerField(_("流量告警阈值（请求数）"), default=10000)
+    volume_period_seconds = models.PositiveIntegerField(_("流量统计周期（秒）"), default=3600)
+    active = models.BooleanField(default=True)
+    registered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    registered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("name",)
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(rate_limit_per_minute__gte=1), name="api_client_rate_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(volume_period_seconds__gte=60), name="api_client_period_minute"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def responsible_id_masked(self) -> str:
+        from tenderhall.core.audit import masked
+
+        return masked(self.responsible_id_number)
+
+
+class ApiClientWindow(models.Model):
+    """A request counter of one client over one window (``rate``: a minute; ``volume``: its threshold
+    period). In the database, so that every app server counts into the same row."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10)
+    starts_at = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("client", "kind", "starts_at"), name="api_client_window_once"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.kind} {self.starts_at:%Y-%m-%d %H:%M}: {self.count}"
+
+
+class ApiAccessLog(models.Model):
+    """One request made with a client system's key, admitted or refused, with the answer's status."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="access_log")
+    token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(db_index=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    status_code = models.PositiveSmallIntegerField()
+    refusal = models.CharField(max_length=40, blank=True)  # the error code when the client was refused
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.method} {self.path} {self.status_code}"

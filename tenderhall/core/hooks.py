@@ -151,7 +151,7 @@ class AlertRaised:
     at: Any
 
 
-AlertObserver = Callable[[AlertRaised], None]
+AlertObserver = Callable[[AlertRaised], object]
 _alert_raised: list[AlertObserver] = []
 
 

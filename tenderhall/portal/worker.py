@@ -1,5 +1,6 @@
 """The embedded mode's in-process worker: the timed jobs that production runs as `tenderhall procedures tick
---loop` and `tenderhall ledger integrate --loop`, on a daemon thread beside the web server."""
+--loop`, `tenderhall ledger integrate --loop` and `tenderhall webhooks deliver --loop`, on a daemon thread
+beside the web server."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from django.db import close_old_connections
 
 from tenderhall.core import clock
+from tenderhall.core.hooks import worker_jobs
 from tenderhall.ledger.services import ledger_integrate_if_due
 from tenderhall.procedures.scheduler import procedures_tick
 
@@ -28,8 +30,12 @@ def tick() -> None:
         ledger_integrate_if_due(now)
     except Exception:
         logger.exception("ledger integration failed; retrying on the next tick")
-    finally:
-        close_old_connections()
+    for job in worker_jobs():  # registered by higher apps: supervision delivers due webhooks
+        try:
+            job(now)
+        except Exception:
+            logger.exception("worker job %s failed; retrying on the next tick", getattr(job, "__name__", job))
+    close_old_connections()
 
 
 def start_in_process_worker(*, interval_seconds: float) -> threading.Event:

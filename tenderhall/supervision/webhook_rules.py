@@ -1,0 +1,59 @@
+"""Pure rules of webhook deliveries: the signature, the retry schedule, the give-up point. No ORM, no clock.
+
+The signature header reads ``t=<unix seconds>,v1=<hex>`` where the hex is HMAC-SHA256 under the
+subscription's secret over ``<unix seconds>.`` followed by the exact body bytes. A receiver recomputes it,
+compares in constant time, and refuses a timestamp too far from its own clock (a replayed delivery).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+SIGNATURE_HEADER = "X-Tenderhall-Signature"
+DELIVERY_HEADER = "X-Tenderhall-Delivery"
+ATTEMPT_HEADER = "X-Tenderhall-Attempt"
+EVENT_HEADER = "X-Tenderhall-Entity-Type"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8  # then the delivery is given up (its item stays in the feed)
+    first_delay_seconds: float = 30.0  # after the first failure; doubled after each further one
+    max_delay_seconds: float = 6 * 3600.0
+
+
+def secret_new() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def signature_valid(
+    *, secret: str, header: str, body: bytes, now: datetime, tolerance_seconds: int = 300
+) -> bool:
+    """What a receiver checks: the header's MAC matches and its timestamp is within the tolerance."""
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    timestamp = parts.get("t", "")
+    if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > tolerance_seconds:
+        return False
+    expected = signature(secret=secret, timestamp=int(timestamp), body=body)
+    return hmac.compare_digest(expected, f"t={timestamp},v1={parts.get('v1', '')}")
+
+
+def delivered(status_code: int | None) -> bool:
+    return status_code is not None and 200 <= status_code < 300
+
+
+def next_attempt_at(*, attempts: int, now: datetime, policy: RetryPolicy) -> datetime | None:
+    """When to try again after ``attempts`` failed attempts; None once they are used up."""
+    if attempts >= policy.max_attempts:
+        return None
+    delay = min(policy.first_delay_seconds * 2 ** (attempts - 1), policy.max_delay_seconds)
+    return now + timedelta(seconds=delay)
