@@ -7,14 +7,22 @@ class OpeningConfig(AppConfig):
     verbose_name = "Bid opening"
 
     def ready(self) -> None:
-        from tenderhall.core.hooks import register_sealing_recipients, register_tender_published
+        from tenderhall.core.hooks import (
+            register_sealing_recipients,
+            register_tender_published,
+            register_tender_transitioned,
+        )
         from tenderhall.ledger.sources import register_leaf_source
+        from tenderhall.opening import ledger_sources
         from tenderhall.opening.services import (
             escrow_issue_on_publish,
             escrow_published_source,
             escrow_recipients,
         )
+        from tenderhall.opening.sessions import opening_start_on_transition
 
         register_tender_published(escrow_issue_on_publish)
+        register_tender_transitioned(opening_start_on_transition)
+        ledger_sources.register()
         register_leaf_source("opening:escrow:published", escrow_published_source)
         register_sealing_recipients(escrow_recipients)
