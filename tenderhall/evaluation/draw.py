@@ -71,8 +71,8 @@ class ExpertFacts:
     code: str
     specialties: tuple[str, ...]
     region_code: str
-    employers: frozenset[int] = frozenset()  # the current employer and those of the last three years
-    conflicts: frozenset[int] = frozenset()  # entities the expert declared a conflict with
+    employers: frozenset[str] = frozenset()  # identifiers: the employer now and in the last 3 years
+    conflicts: frozenset[str] = frozenset()  # identifiers the expert declared a conflict with
     available: bool = True
     credit: int = 100
 
@@ -82,9 +82,9 @@ class DrawContext:
     """What the rules compare each expert with, for one committee."""
 
     specialty: str
-    bidders: frozenset[int]
-    bidder_affiliates: frozenset[int]
-    tenderee_side: frozenset[int]  # the tenderee and the agency running the tender
+    bidders: frozenset[str]  # identifiers (USCC) of the bidders
+    bidder_affiliates: frozenset[str]
+    tenderee_side: frozenset[str]  # the tenderee and the agency running the tender
     project_region: str
     avoid_same_region: bool = False
     pairing_counts: Mapping[str, int] = field(default_factory=dict)  # code → committees with this agency

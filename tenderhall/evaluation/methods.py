@@ -255,3 +255,106 @@ def abnormally_low(
         ):
             fired[key].append(Trigger("ceiling", triggers.ceiling_ratio * ceiling, ceiling))
     return fired
+
+
+# --- the configuration as data (stored per lot, shown in the report) -------------------------------------
+
+
+def _decimal(data: Mapping[str, object], key: str, default: Decimal | None) -> Decimal | None:
+    value = data.get(key)
+    if value is None:
+        return default
+    try:
+        return Decimal(str(value))
+    except ArithmeticError as error:
+        raise MethodError(f"{key} must be a number") from error
+
+
+def config_from_data(data: Mapping[str, object]) -> MethodConfig:
+    """A :class:`MethodConfig` from its stored (JSON) form; checked."""
+    try:
+        method = Method(str(data.get("method")))
+        trimming = Trimming(str(data.get("trimming", Trimming.NONE)))
+    except ValueError as error:
+        raise MethodError(str(error)) from error
+    raw_factors = data.get("factors") or []
+    if not isinstance(raw_factors, list):
+        raise MethodError("factors must be a list")
+    factors = []
+    for raw in raw_factors:
+        if not isinstance(raw, dict) or not str(raw.get("code", "")).strip():
+            raise MethodError("each factor needs a code")
+        factors.append(
+            Factor(
+                code=str(raw["code"]).strip(),
+                name=str(raw.get("name", raw["code"])),
+                weight=_decimal(raw, "weight", Decimal(0)) or Decimal(0),
+                full=_decimal(raw, "full", HUNDRED) or HUNDRED,
+                objective=bool(raw.get("objective", False)),
+            )
+        )
+    raw_triggers = data.get("triggers") or {}
+    if not isinstance(raw_triggers, dict):
+        raise MethodError("triggers must be an object")
+    defaults = Triggers()
+    triggers = Triggers(
+        average_ratio=_decimal(raw_triggers, "average_ratio", defaults.average_ratio)
+        if raw_triggers.get("average_ratio", 0) is not None
+        else None,
+        second_ratio=_decimal(raw_triggers, "second_ratio", defaults.second_ratio)
+        if raw_triggers.get("second_ratio", 0) is not None
+        else None,
+        ceiling_ratio=_decimal(raw_triggers, "ceiling_ratio", defaults.ceiling_ratio)
+        if raw_triggers.get("ceiling_ratio", 0) is not None
+        else None,
+    )
+    places = data.get("places", 2)
+    if not isinstance(places, int):
+        raise MethodError("places must be a whole number")
+    config = MethodConfig(
+        method=method,
+        places=places,
+        price_weight=_decimal(data, "price_weight", Decimal("0.30")) or Decimal(0),
+        factors=tuple(factors),
+        k=_decimal(data, "k", Decimal(0)) or Decimal(0),
+        e_above=_decimal(data, "e_above", Decimal(1)) or Decimal(0),
+        e_below=_decimal(data, "e_below", Decimal("0.5")) or Decimal(0),
+        full_price_marks=_decimal(data, "full_price_marks", HUNDRED) or HUNDRED,
+        price_share=_decimal(data, "price_share", Decimal("0.60")) or Decimal(0),
+        trimming=trimming,
+        triggers=triggers,
+    )
+    config.check()
+    return config
+
+
+def config_to_data(config: MethodConfig) -> dict[str, object]:
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {
+        "method": str(config.method),
+        "places": config.places,
+        "price_weight": text(config.price_weight),
+        "factors": [
+            {
+                "code": f.code,
+                "name": f.name,
+                "weight": str(f.weight),
+                "full": str(f.full),
+                "objective": f.objective,
+            }
+            for f in config.factors
+        ],
+        "k": text(config.k),
+        "e_above": text(config.e_above),
+        "e_below": text(config.e_below),
+        "full_price_marks": text(config.full_price_marks),
+        "price_share": text(config.price_share),
+        "trimming": str(config.trimming),
+        "triggers": {
+            "average_ratio": text(config.triggers.average_ratio),
+            "second_ratio": text(config.triggers.second_ratio),
+            "ceiling_ratio": text(config.triggers.ceiling_ratio),
+        },
+    }

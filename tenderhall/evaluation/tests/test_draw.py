@@ -76,9 +76,9 @@ def test_any_seed_draws_distinct_eligible_codes_and_the_same_seed_the_same_ones(
 
 BASE = DrawContext(
     specialty="A01",
-    bidders=frozenset({10, 11}),
-    bidder_affiliates=frozenset({10, 11, 12}),
-    tenderee_side=frozenset({20, 21}),
+    bidders=frozenset({"U10", "U11"}),
+    bidder_affiliates=frozenset({"U10", "U11", "U12"}),
+    tenderee_side=frozenset({"U20", "U21"}),
     project_region="420100",
 )
 
@@ -96,10 +96,10 @@ def expert(**overrides: object) -> ExpertFacts:
         ({"specialties": ("B01",)}, BASE, [Avoidance.SPECIALTY]),
         ({"available": False}, BASE, [Avoidance.UNAVAILABLE]),
         ({"credit": 59}, BASE, [Avoidance.UNAVAILABLE]),
-        ({"employers": frozenset({11})}, BASE, [Avoidance.BIDDER_EMPLOYER]),
-        ({"employers": frozenset({12})}, BASE, [Avoidance.BIDDER_AFFILIATE]),
-        ({"employers": frozenset({20})}, BASE, [Avoidance.TENDEREE_STAFF]),
-        ({"employers": frozenset({21})}, BASE, [Avoidance.TENDEREE_STAFF]),
+        ({"employers": frozenset({"U11"})}, BASE, [Avoidance.BIDDER_EMPLOYER]),
+        ({"employers": frozenset({"U12"})}, BASE, [Avoidance.BIDDER_AFFILIATE]),
+        ({"employers": frozenset({"U20"})}, BASE, [Avoidance.TENDEREE_STAFF]),
+        ({"employers": frozenset({"U21"})}, BASE, [Avoidance.TENDEREE_STAFF]),
         ({"region_code": "420102"}, BASE, []),
         (
             {"region_code": "420102"},
@@ -113,9 +113,9 @@ def expert(**overrides: object) -> ExpertFacts:
             [Avoidance.AGENCY_PAIRING],
         ),
         ({}, DrawContext(**{**BASE.__dict__, "pairing_counts": {"E1": 2}, "pairing_limit": 3}), []),
-        ({"conflicts": frozenset({10})}, BASE, [Avoidance.DECLARED_CONFLICT]),
-        ({"conflicts": frozenset({21})}, BASE, [Avoidance.DECLARED_CONFLICT]),
-        ({"conflicts": frozenset({99})}, BASE, []),
+        ({"conflicts": frozenset({"U10"})}, BASE, [Avoidance.DECLARED_CONFLICT]),
+        ({"conflicts": frozenset({"U21"})}, BASE, [Avoidance.DECLARED_CONFLICT]),
+        ({"conflicts": frozenset({"U99"})}, BASE, []),
         ({}, DrawContext(**{**BASE.__dict__, "refused": frozenset({"E1"})}), [Avoidance.DECLARED_CONFLICT]),
     ],
 )
@@ -124,7 +124,7 @@ def test_each_avoidance_rule(facts: dict[str, object], context: DrawContext, rea
 
 
 def test_the_eligible_list_is_sorted_and_names_why_the_others_are_out():
-    experts = [expert(code="E3"), expert(code="E1"), expert(code="E2", employers=frozenset({10}))]
+    experts = [expert(code="E3"), expert(code="E1"), expert(code="E2", employers=frozenset({"U10"}))]
     assert draw.eligible_list(experts, BASE) == (["E1", "E3"], {"E2": [Avoidance.BIDDER_EMPLOYER]})
 
 

@@ -1,0 +1,127 @@
+"""Evaluation reads and the ``access_*`` fetchers (each answers "not found" for forbidden objects too).
+
+Who sees what:
+
+* the tender's managers (its agency, or the tenderee tendering by itself) and operators run the evaluation:
+  they see the committee as codes and statuses, never the members' scores before the result;
+* a member sees its own committee's bids, and only while the tender is being evaluated, once it has
+  signed its no-conflict declaration; it sees its own scores only;
+* regulators see everything, read-only;
+* the tenderee decides the award and records the contract;
+* the public sees the draw record (commitment, eligible-list hash, drawn codes, then the seed).
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext
+
+from tenderhall.accounts.choices import Role
+from tenderhall.accounts.models import RoleGrant, User
+from tenderhall.accounts.selectors import user_has_role, user_supervises
+from tenderhall.core.errors import NotFound
+from tenderhall.evaluation.choices import MemberStatus
+from tenderhall.evaluation.models import Committee, EvaluatedBid, Evaluation, Expert, Member
+from tenderhall.procedures.choices import TenderStatus
+from tenderhall.procedures.models import Lot, Tender
+from tenderhall.procedures.selectors import can_manage_project
+
+
+def is_manager(user: User, tender: Tender) -> bool:
+    return can_manage_project(user, tender.project) or user_has_role(user, Role.OPERATOR)
+
+
+def is_tenderee(user: User, tender: Tender) -> bool:
+    return RoleGrant.objects.filter(
+        user=user, role=Role.TENDEREE, entity_id=tender.project.tenderee_id
+    ).exists()
+
+
+def access_lot_for_manager(*, actor: User, lot_id: int) -> Lot:
+    lot = Lot.objects.select_related("tender", "tender__project").filter(pk=lot_id).first()
+    if lot is None or not is_manager(actor, lot.tender):
+        raise NotFound(gettext("No such lot."))
+    return lot
+
+
+def _evaluation(evaluation_id: int) -> Evaluation | None:
+    return (
+        Evaluation.objects.select_related("lot", "lot__tender", "lot__tender__project")
+        .filter(pk=evaluation_id)
+        .first()
+    )
+
+
+def member_of(user: User, evaluation: Evaluation) -> Member | None:
+    return (
+        Member.objects.select_related("expert", "committee")
+        .filter(committee__evaluation=evaluation, user=user)
+        .exclude(status=MemberStatus.DECLINED)
+        .first()
+    )
+
+
+def access_evaluation_for_viewer(*, viewer: User, evaluation_id: int) -> Evaluation:
+    """Managers, supervisors, the tenderee and the committee's members (declined ones not)."""
+    evaluation = _evaluation(evaluation_id)
+    if evaluation is None or not (
+        is_manager(viewer, evaluation.lot.tender)
+        or user_supervises(viewer)
+        or is_tenderee(viewer, evaluation.lot.tender)
+        or member_of(viewer, evaluation) is not None
+    ):
+        raise NotFound(gettext("No such evaluation."))
+    return evaluation
+
+
+def access_evaluation_for_manager(*, actor: User, evaluation_id: int) -> Evaluation:
+    evaluation = _evaluation(evaluation_id)
+    if evaluation is None or not is_manager(actor, evaluation.lot.tender):
+        raise NotFound(gettext("No such evaluation."))
+    return evaluation
+
+
+def access_member_seat(*, actor: User, evaluation_id: int) -> Member:
+    """The actor's own seat on the committee (invited or declared)."""
+    evaluation = _evaluation(evaluation_id)
+    member = member_of(actor, evaluation) if evaluation is not None else None
+    if member is None:
+        raise NotFound(gettext("No such evaluation."))
+    return member
+
+
+def access_member_at_work(*, actor: User, evaluation_id: int) -> Member:
+    """The actor's declared seat, while the tender is being evaluated: what gives access to the bids."""
+    member = access_member_seat(actor=actor, evaluation_id=evaluation_id)
+    tender = member.committee.evaluation.lot.tender
+    if member.status != MemberStatus.DECLARED or tender.status != TenderStatus.EVALUATION:
+        raise NotFound(gettext("No such evaluation."))
+    return member
+
+
+def bid_list_for_member(member: Member) -> QuerySet[EvaluatedBid]:
+    return EvaluatedBid.objects.filter(evaluation_id=member.committee.evaluation_id).select_related("entity")
+
+
+def access_committee_public(*, committee_id: int) -> Committee:
+    committee = Committee.objects.select_related("evaluation__lot__tender").filter(pk=committee_id).first()
+    if committee is None:
+        raise NotFound(gettext("No such committee."))
+    return committee
+
+
+def expert_list(*, viewer: User) -> QuerySet[Expert]:
+    """The pool, for operators and regulators only (names are personal data)."""
+    if not user_supervises(viewer):
+        raise NotFound(gettext("No such list."))
+    return Expert.objects.order_by("code")
+
+
+def names_public(tender: Tender) -> bool:
+    """Members' names stay secret until the result is published (the candidates' publicity)."""
+    return tender.status in (
+        TenderStatus.PUBLICITY,
+        TenderStatus.AWARDED,
+        TenderStatus.CONTRACTED,
+        TenderStatus.CLOSED,
+    ) or (tender.status == TenderStatus.SUSPENDED and tender.suspended_from == TenderStatus.PUBLICITY)
