@@ -40,6 +40,7 @@ from tenderhall.evaluation.models import (
     Publicity,
 )
 from tenderhall.evaluation.selectors import is_manager, is_tenderee
+from tenderhall.evaluation.transitions import tender_step
 from tenderhall.ledger.services import ledger_append
 from tenderhall.procedures import clarifications, notices, workflow
 from tenderhall.procedures.calendar import calendar_load
@@ -48,7 +49,6 @@ from tenderhall.procedures.deadlines import limit_due, limit_earliest
 from tenderhall.procedures.models import Objection, Tender
 from tenderhall.procedures.rules import procedure_rules
 from tenderhall.procedures.scheduler import notice_publish
-from tenderhall.procedures.selectors import tender_snapshot
 
 DEFAULT_PUBLICITY = timedelta(days=3)
 DEFAULT_CONTRACT = timedelta(days=30)
@@ -72,31 +72,6 @@ def _lock(tender_id: int) -> Tender:
         Tender.objects.select_for_update()
         .select_related("project", "project__tenderee", "project__agency")
         .get(pk=tender_id)
-    )
-
-
-def _step(*, actor: User, tender: Tender, event: str, now: datetime, open_objections: int = 0) -> None:
-    before = tender.status
-    snapshot = workflow.TenderSnapshot.of(tender, open_objections=open_objections)
-    after = workflow.advance(snapshot, event, now=now)
-    tender.status, tender.suspended_from = after.status, after.suspended_from
-    tender.next_check_at = workflow.next_check_at(tender_snapshot(tender))
-    tender.save(update_fields=["status", "suspended_from", "next_check_at"])
-    ledger_append(
-        event_type=workflow.action_name(event),
-        subjects={"tender": str(tender.pk)},
-        hashes={},
-        actor=f"user:{actor.pk}",
-        at=now,
-        data={"from": before, "to": tender.status, "code": tender.code},
-    )
-    audit_record(
-        actor=actor,
-        action=workflow.action_name(event),
-        subject_type="tender",
-        subject_id=tender.pk,
-        at=now,
-        changes={"status": [before, tender.status]},
     )
 
 
@@ -148,7 +123,7 @@ def candidates_publish(*, actor: User, tender_id: int, now: datetime) -> Publici
             "publicity": {"starts_at": now.isoformat(), "ends_at": ends_at.isoformat()},
             "candidates": [_lot_candidates(e) for e in evaluations],
         }
-        _step(actor=actor, tender=tender, event=workflow.TenderEvent.PUBLISH_CANDIDATES, now=now)
+        tender_step(actor=actor, tender=tender, event=workflow.TenderEvent.PUBLISH_CANDIDATES, now=now)
         notice = _publish_notice(actor=actor, tender=tender, kind=NoticeKind.CANDIDATES, extra=extra, now=now)
         return Publicity.objects.create(tender=tender, starts_at=now, ends_at=ends_at, notice=notice)
 
@@ -265,7 +240,7 @@ def award_decide(*, actor: User, evaluation_id: int, bid_id: int, reason: str = 
         _notify_results(evaluation, winner, now=now)
         live = [e for e in _evaluations(tender) if e.status != EvaluationStatus.FAILED]
         if all(Award.objects.filter(evaluation=e).exists() for e in live):
-            _step(actor=actor, tender=tender, event=workflow.TenderEvent.AWARD, now=now)
+            tender_step(actor=actor, tender=tender, event=workflow.TenderEvent.AWARD, now=now)
             _publish_notice(
                 actor=actor,
                 tender=tender,
@@ -387,7 +362,7 @@ def contract_record(
         )
         live = [e for e in _evaluations(tender) if e.status != EvaluationStatus.FAILED]
         if all(Contract.objects.filter(award__evaluation=e).exists() for e in live):
-            _step(actor=actor, tender=tender, event=workflow.TenderEvent.SIGN_CONTRACT, now=now)
+            tender_step(actor=actor, tender=tender, event=workflow.TenderEvent.SIGN_CONTRACT, now=now)
             _bond_refunds(tender, signed_on=signed_on)
     return contract
 

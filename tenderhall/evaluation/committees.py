@@ -13,7 +13,6 @@ Ledger leaves (all name the committee by id and the lot by code, never a person)
 
 from __future__ import annotations
 
-import importlib
 import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -37,8 +36,11 @@ from tenderhall.evaluation.selectors import (
     access_member_seat,
     is_manager,
 )
+from tenderhall.evaluation.transitions import tender_step
 from tenderhall.ledger.services import ledger_append
-from tenderhall.procedures import clarifications
+from tenderhall.opening.models import OpeningSession, SessionStatus
+from tenderhall.opening.selectors import opened_bids
+from tenderhall.procedures import clarifications, workflow
 from tenderhall.procedures.choices import Sector, TenderStatus
 from tenderhall.procedures.documents import (
     CandidateCertificate,
@@ -82,14 +84,10 @@ class TooFewExperts(DomainError):
 
 
 def opened_bid_values(lot: Lot) -> list[tuple[int, int, Decimal, int | None]]:
-    """(bid id, entity id, price, duration) of the lot's opened bids, from the opening app's record."""
-    try:
-        selectors = importlib.import_module("tenderhall.opening.selectors")
-    except ImportError:
-        return []
+    """(bid id, entity id, price, duration) of the lot's opened bids, from the opening record."""
     return [
         (opened.bid_id, opened.bid.entity_id, opened.price, opened.duration_days)
-        for opened in selectors.opened_bids(lot.pk)
+        for opened in opened_bids(lot.pk)
         if opened.price is not None
     ]
 
@@ -152,7 +150,15 @@ def evaluation_setup(*, actor: User, lot_id: int, config: dict[str, Any], now: d
         "trim_from": int(config.get("trim_from", 5)),
     }
     with transaction.atomic():
-        tender = Tender.objects.select_for_update().get(pk=lot.tender_id)
+        tender = Tender.objects.select_for_update().select_related("project").get(pk=lot.tender_id)
+        if tender.status == TenderStatus.OPENING:
+            # The first lot set up after the opening record is published starts the tender's evaluation.
+            recorded = OpeningSession.objects.filter(tender=tender, status=SessionStatus.RECORDED).exists()
+            if not recorded:
+                raise EvaluationNotReady(
+                    gettext("The evaluation starts once the opening record is published.")
+                )
+            tender_step(actor=actor, tender=tender, event=workflow.TenderEvent.START_EVALUATION, now=now)
         if tender.status != TenderStatus.EVALUATION:
             raise EvaluationNotReady(
                 gettext("The evaluation is set up once the tender is being evaluated; it is %(status)s.")

@@ -25,10 +25,11 @@ from tenderhall.ledger.models import Leaf
 from tenderhall.ledger.sources import leaf_source
 from tenderhall.procedures.choices import TenderStatus
 from tenderhall.procedures.models import Tender
-from tenderhall.procedures.tests.support import NOW as NOW
-from tenderhall.procedures.tests.support import Signer, World, accept_for_user, make_signer, make_world
+from tenderhall.procedures.tests.support import NOW, Signer, World, accept_for_user, make_signer, make_world
 from tenderhall.registry.models import MarketEntity
 from tenderhall.registry.tests.factories import make_entity, uscc
+
+__all__ = ["NOW"]
 
 EVALUATION_AT = NOW + timedelta(days=26)  # after the bid deadline of the procedures' test world
 _numbers = itertools.count(700)
