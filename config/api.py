@@ -8,17 +8,21 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from tenderhall.accounts.api import router as accounts_router
+from tenderhall.accounts.api_clients import router as clients_router
 from tenderhall.bids.api import router as bids_router
 from tenderhall.bids.api_receipts import router as receipts_router
 from tenderhall.core.errors import DomainError
 from tenderhall.exchange.api import router as ocds_router
 from tenderhall.ledger.api import router as ledger_router
 from tenderhall.opening.api import router as opening_router
+from tenderhall.opening.api_sessions import router as opening_sessions_router
 from tenderhall.portal.api import router as portal_router
 from tenderhall.procedures.api import router as procedures_router
 from tenderhall.procedures.api_participation import router as participation_router
 from tenderhall.registry.api import router as registry_router
 from tenderhall.supervision.api import router as audit_router
+from tenderhall.supervision.api_alerts import router as alerts_router
+from tenderhall.supervision.api_feed import router as feed_router
 
 api = NinjaAPI(
     title="tenderhall API",
@@ -38,7 +42,11 @@ api.add_router("/portal", portal_router)
 api.add_router("/bids", bids_router)
 api.add_router("/bids", receipts_router)
 api.add_router("/opening", opening_router)
+api.add_router("/opening", opening_sessions_router)
 api.add_router("/audit", audit_router)
+api.add_router("/clients", clients_router)
+api.add_router("/feed", feed_router)
+api.add_router("/supervision", alerts_router)
 api.add_router("/ledger", ledger_router)
 api.add_router("/ocds", ocds_router)
 

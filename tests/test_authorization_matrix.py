@@ -29,6 +29,7 @@ from tenderhall.core import clock
 from tenderhall.core.models import AuditEntry
 from tenderhall.exchange.api import router as ocds_router
 from tenderhall.ledger.models import Leaf
+from tenderhall.opening.api_sessions import router as opening_sessions_router
 from tenderhall.procedures import notices
 from tenderhall.procedures import services as procedure_services
 from tenderhall.procedures.api_participation import router as participation_router
@@ -393,8 +394,9 @@ MATRIX.update(
 
 
 # Routers whose operations have a matrix of their own, in the test module next to the router:
-# participation (tenderhall/procedures/tests/test_api_participation.py).
-OWN_MATRIX = [participation_router, ocds_router]
+# participation (tenderhall/procedures/tests/test_api_participation.py), the opening sessions
+# (tenderhall/opening/tests/test_api_sessions.py).
+OWN_MATRIX = [participation_router, ocds_router, opening_sessions_router]
 
 
 def openapi_operations() -> dict[str, tuple[str, str]]:

@@ -411,6 +411,11 @@ def opening_windows_close_due(*, now: datetime, limit: int = 100) -> int:
     return closed
 
 
+def opening_tick(now: datetime) -> None:
+    """The worker's job (``register_worker_job``): close the decryption windows that have ended."""
+    opening_windows_close_due(now=now)
+
+
 def bid_fault_decide(
     *, actor: User, bid_id: int, bidder_at_fault: bool, reason: str, now: datetime
 ) -> OpenedBid:

@@ -7,6 +7,8 @@
                           --bond-amount 150000 (--bond-account ACCT | --bond-guarantee REF)
                           --envelope BID.p7m --receipt-out RECEIPT.json [--force]
     tenderhall bid verify-receipt --receipt RECEIPT.json --envelope BID.p7m
+    tenderhall bid unwrap-key (--wrapped-key WRAPPED.json | --envelope BID.p7m --encryption-cert MY-ENC.pem)
+                              --key MY-ENC.key [--passphrase-env VAR]
 
 ``seal`` and ``verify-receipt`` need no network and no database; ``submit`` talks to the platform's API only.
 The plaintext and the private keys never leave this machine. docs/sealed-bids.md, "The client".
@@ -14,6 +16,8 @@ The plaintext and the private keys never leave this machine. docs/sealed-bids.md
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import secrets
 import urllib.error
@@ -34,7 +38,7 @@ from tenderhall.accounts.management.commands.client import (
     write_file,
 )
 from tenderhall.bids.client import bid_package, bid_seal, receipt_bundle_read, receipt_report
-from tenderhall.bids.envelope import EnvelopeRefused, envelope_inspect
+from tenderhall.bids.envelope import EnvelopeRefused, Recipient, envelope_inspect
 
 CIPHERS = {"gcm": "aes-256-gcm", "cbc": "aes-256-cbc"}
 TIMEOUT = 300  # seconds: a 200 MB envelope on a slow line
@@ -289,8 +293,19 @@ def _run_verify_receipt(command: BaseCommand, options: dict[str, Any]) -> None:
 
 
 def _add_unwrap_key(parser: CommandParser) -> None:
-    parser.add_argument("--envelope", type=Path, required=True, help="the sealed bid (DER), as submitted")
-    parser.add_argument("--encryption-cert", type=Path, required=True, help="your encryption certificate")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--envelope", type=Path, help="the sealed bid (DER), as submitted")
+    source.add_argument(
+        "--wrapped-key",
+        type=Path,
+        metavar="WRAPPED.json",
+        help="the opening's answer to GET /api/v1/opening/bids/<id>/wrapped-key, saved as a file",
+    )
+    parser.add_argument(
+        "--encryption-cert",
+        type=Path,
+        help="your encryption certificate (with --envelope: finds your recipient)",
+    )
     parser.add_argument("--key", type=Path, required=True, help="its private key (PEM); it never leaves here")
     parser.add_argument("--passphrase-env", help="environment variable holding the key's passphrase")
 
@@ -303,8 +318,6 @@ def _run_unwrap_key(command: BaseCommand, options: dict[str, Any]) -> None:
 
     from tenderhall.bids.envelope import content_key_unwrap, recipient_for
 
-    envelope = read_file(options["envelope"], what="the sealed bid")
-    certificate = _certificate(options["encryption_cert"], what="your encryption certificate")
     key = private_key_load(
         read_file(options["key"], what="your private key"),
         passphrase=passphrase_from_env(options.get("passphrase_env")),
@@ -313,13 +326,38 @@ def _run_unwrap_key(command: BaseCommand, options: dict[str, Any]) -> None:
     if not isinstance(key, rsa.RSAPrivateKey):
         raise CommandError("The encryption key must be an RSA key.")
     try:
-        recipient = recipient_for(
-            envelope_inspect(envelope), certificate.public_bytes(serialization.Encoding.DER)
-        )
+        if options.get("wrapped_key"):
+            recipient = _wrapped_recipient(options["wrapped_key"])
+        else:
+            if not options.get("encryption_cert"):
+                raise CommandError("With --envelope, give --encryption-cert to find your recipient.")
+            envelope = read_file(options["envelope"], what="the sealed bid")
+            certificate = _certificate(options["encryption_cert"], what="your encryption certificate")
+            recipient = recipient_for(
+                envelope_inspect(envelope), certificate.public_bytes(serialization.Encoding.DER)
+            )
         content_key = content_key_unwrap(recipient, key)
     except EnvelopeRefused as refused:
         raise CommandError(f"{refused.message} ({refused.details.get('reason', '')})") from refused
     command.stdout.write(content_key.hex())
+
+
+def _wrapped_recipient(path: Path) -> Recipient:
+    """The recipient the opening handed out: its key transport and encryptedKey (base64)."""
+    try:
+        wrapped = json.loads(read_file(path, what="the wrapped key"))
+        return Recipient(
+            issuer=wrapped.get("recipient_issuer"),
+            serial=None,
+            subject_key_identifier=None,
+            key_transport=str(wrapped["key_transport"]),
+            encrypted_key=base64.b64decode(wrapped["encrypted_key"], validate=True),
+        )
+    except (ValueError, KeyError, TypeError, binascii.Error) as error:
+        raise CommandError(
+            f"{path} is not the opening's wrapped-key answer "
+            f"(JSON with key_transport and encrypted_key): {error}."
+        ) from error
 
 
 class Command(SubcommandCommand):

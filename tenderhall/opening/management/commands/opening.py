@@ -49,13 +49,42 @@ def _run_unwrap_share(command: BaseCommand, options: dict[str, Any]) -> None:
     command.stdout.write(share)
 
 
+def _add_close_windows(parser: CommandParser) -> None:
+    parser.add_argument("--loop", action="store_true", help="keep running, once per --interval")
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between runs (default 5)")
+
+
+def _run_close_windows(command: BaseCommand, options: dict[str, Any]) -> None:
+    """The platform's side (a worker): close the decryption windows that have ended."""
+    import time
+
+    from django.db import close_old_connections
+
+    from tenderhall.core.clock import now
+    from tenderhall.opening.sessions import opening_windows_close_due
+
+    while True:
+        closed = opening_windows_close_due(now=now())
+        if closed:
+            command.stdout.write(f"closed {closed} decryption window(s)")
+        if not options["loop"]:
+            return
+        close_old_connections()
+        time.sleep(max(0.05, options["interval"]))
+
+
 class Command(SubcommandCommand):
-    help = "The opening official's side of an escrow opening."
+    help = "The opening: an official unwraps its escrow share; the platform worker closes decryption windows."
     requires_system_checks: list[str] = []  # noqa: RUF012  # the type Django declares
     subcommands: ClassVar[Mapping[str, Subcommand]] = {
         "unwrap-share": Subcommand(
             "open your sealed share of a tender's escrow key with your own private key",
             _add_unwrap_share,
             _run_unwrap_share,
+        ),
+        "close-windows": Subcommand(
+            "platform worker: close the opening decryption windows that have ended",
+            _add_close_windows,
+            _run_close_windows,
         ),
     }
