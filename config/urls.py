@@ -9,6 +9,7 @@ urlpatterns = [
     path("registry/", include("tenderhall.registry.urls")),
     path("procedures/", include("tenderhall.procedures.urls")),
     path("bids/", include("tenderhall.bids.urls")),
+    path("opening/", include("tenderhall.opening.urls")),
     path("audit/", include("tenderhall.supervision.urls")),
     path("", include("tenderhall.ledger.urls")),  # /ledger/... (C2SP tlog-tiles) and /witness/...
     path("", include("tenderhall.portal.urls")),
