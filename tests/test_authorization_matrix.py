@@ -21,6 +21,7 @@ from django.test import Client
 
 from config.api import api
 from tenderhall.accounts import services as account_services
+from tenderhall.accounts.api_clients import router as clients_router
 from tenderhall.accounts.choices import Role, Scope
 from tenderhall.accounts.demo_ca import demo_ca_load_or_create
 from tenderhall.accounts.models import User
@@ -38,6 +39,8 @@ from tenderhall.procedures.scheduler import notice_publish
 from tenderhall.registry import services as registry_services
 from tenderhall.registry.models import MarketEntity
 from tenderhall.registry.tests.factories import make_entity, uscc
+from tenderhall.supervision.api_alerts import router as alerts_router
+from tenderhall.supervision.api_feed import router as feed_router
 
 ACTORS = ("anonymous", "user", "owner", "stranger", "operator", "regulator", "agency")
 ALL_SCOPES = tuple(Scope.values)
@@ -397,6 +400,9 @@ MATRIX.update(
 # participation (tenderhall/procedures/tests/test_api_participation.py), the opening sessions
 # (tenderhall/opening/tests/test_api_sessions.py).
 OWN_MATRIX = [participation_router, ocds_router, opening_sessions_router]
+OWN_MATRIX.append(clients_router)  # tenderhall/accounts/tests/test_api_clients.py
+OWN_MATRIX.append(feed_router)  # tenderhall/supervision/tests/test_api_feed.py
+OWN_MATRIX.append(alerts_router)  # tenderhall/supervision/tests/test_api_feed.py
 
 
 def openapi_operations() -> dict[str, tuple[str, str]]:

@@ -20,6 +20,7 @@ router = Router(tags=["alerts"])
 class AlertOut(Schema):
     id: int
     kind: str
+    key: str  # names the occurrence: one alert per key
     subject_type: str
     subject_id: str
     message: str
@@ -33,6 +34,7 @@ def alert_out(a: Alert) -> AlertOut:
     return AlertOut(
         id=a.pk,
         kind=a.kind,
+        key=a.key,
         subject_type=a.subject_type,
         subject_id=a.subject_id,
         message=a.message,

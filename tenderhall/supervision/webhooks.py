@@ -112,7 +112,8 @@ def webhook_subscribe(
                 % {"count": MAX_SUBSCRIPTIONS_PER_OWNER}
             )
         if start_cursor is None:
-            start_cursor = (Leaf.objects.aggregate(top=Max("index"))["top"] or -1) + 1
+            top = Leaf.objects.aggregate(top=Max("index"))["top"]
+            start_cursor = 0 if top is None else top + 1
         subscription = WebhookSubscription.objects.create(
             owner=actor,
             url=url.strip(),

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from tenderhall.accounts.clients import ClientFields, client_register
+from tenderhall.accounts.models import ApiClient, User
 from tenderhall.accounts.tests.factories import make_user, resident_id
 from tenderhall.core.hooks import worker_jobs
 from tenderhall.core.models import AuditEntry
@@ -46,7 +47,7 @@ def subscribe(world: World, url: str, *, types: list[str] | None = None, private
     )
 
 
-def client_owned_by(owner, operator):
+def client_owned_by(owner: User, operator: User) -> ApiClient:
     return client_register(
         actor=operator,
         fields=ClientFields(
