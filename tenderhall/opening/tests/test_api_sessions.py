@@ -208,6 +208,22 @@ def test_a_bidder_unwraps_its_key_with_openssl_pkeyutl_and_opens_its_bid_over_th
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["outcome"], body["price"], body["duration_days"]) == ("opened", "9350000.00", 180)
+    # a bid sealed by the client uses RSA-OAEP-SHA256: openssl pkeyutl unwraps it with the options the README
+    # gives
+    client_sealed = opening.bidders[1]
+    wrapped = client.get(
+        f"{BASE}/bids/{client_sealed.bid.pk}/wrapped-key",
+        headers=bearer(client_sealed.user, Scope.PROCEDURES_READ),
+    ).json()
+    assert wrapped["key_transport"] == "rsa-oaep-sha256"
+    (tmp_path / "wrapped-oaep.bin").write_bytes(base64.b64decode(wrapped["encrypted_key"]))
+    oaep = subprocess.run(
+        ["openssl", "pkeyutl", "-decrypt", "-inkey", str(client_sealed.home / "encryption.key.pem"),
+         "-in", str(tmp_path / "wrapped-oaep.bin"), "-pkeyopt", "rsa_padding_mode:oaep",
+         "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    assert oaep == client_sealed.content_key()
     # the public sees no bid before the record; the other bidders see this one's result live
     public = client.get(f"{BASE}/tenders/{opening.tender.pk}/session").json()
     assert (public["view"], public["bids"], public["record"]) == ("public", [], None)
