@@ -292,6 +292,7 @@ def contract_record(
     evaluation = Evaluation.objects.select_related("lot__tender__project").filter(pk=evaluation_id).first()
     if evaluation is None or not is_tenderee(actor, evaluation.lot.tender):
         raise NotFound(gettext("No such evaluation."))
+    amount = amount.quantize(Decimal("0.01"))
     if amount <= 0:
         raise InvalidInput(
             gettext("The contract amount must be positive."), details={"fields": {"amount": "positive"}}
