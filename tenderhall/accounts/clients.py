@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
 from tenderhall.accounts import client_rules, rules
@@ -427,6 +427,17 @@ def client_admit(*, token: str, remote_addr: str | None, now: datetime) -> Admis
                 )
             )
     return admission
+
+
+def client_windows_prune(now: datetime, *, keep_days: int = 2) -> int:
+    """Drop counters of windows that ended more than ``keep_days`` ago (the access log keeps the detail).
+    A worker job; the count deleted."""
+    keep = timedelta(days=keep_days)
+    stale = Q(kind="rate", starts_at__lt=now - keep) | Q(
+        kind="volume", starts_at__lt=now - timedelta(seconds=MAX_VOLUME_PERIOD_SECONDS) - keep
+    )
+    deleted, _by_model = ApiClientWindow.objects.filter(stale).delete()
+    return deleted
 
 
 def access_log_record(

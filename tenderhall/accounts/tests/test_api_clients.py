@@ -15,7 +15,13 @@ from django.test import Client
 
 from tenderhall.accounts.api_clients import router
 from tenderhall.accounts.choices import Role, Scope
-from tenderhall.accounts.clients import ClientFields, client_admit, client_key_create, client_register
+from tenderhall.accounts.clients import (
+    ClientFields,
+    client_admit,
+    client_key_create,
+    client_register,
+    client_windows_prune,
+)
 from tenderhall.accounts.models import ApiAccessLog, ApiClient, ApiClientWindow, ApiToken, User
 from tenderhall.accounts.tests.factories import bearer, make_user, resident_id
 from tenderhall.core import clock
@@ -420,3 +426,23 @@ def test_the_access_log_pages_newest_first_for_the_owner():
     assert second["next_before_id"] is None
     ids = [e["id"] for e in first["entries"] + second["entries"]]
     assert ids == sorted(ids, reverse=True)
+
+
+@pytest.mark.django_db
+def test_counters_of_long_past_windows_are_pruned_and_current_ones_kept():
+    # given counters from a request now and from one three days ago
+    world = make_world()
+    key = key_for(world.client)
+    Clock.moment = NOW - timedelta(days=3)
+    assert Client().get(FEED, headers=key, REMOTE_ADDR=INSIDE).status_code == 200
+    Clock.moment = NOW
+    assert Client().get(FEED, headers=key, REMOTE_ADDR=INSIDE).status_code == 200
+    # when
+    deleted = client_windows_prune(NOW)
+    # then the old minute's rate counter is gone; volume counters stay for a month and two days
+    assert deleted == 1
+    assert sorted(ApiClientWindow.objects.values_list("kind", "starts_at")) == [
+        ("rate", datetime(2026, 3, 2, 1, 30, tzinfo=UTC)),
+        ("volume", datetime(2026, 2, 27, 1, 0, tzinfo=UTC)),
+        ("volume", datetime(2026, 3, 2, 1, 0, tzinfo=UTC)),
+    ]
