@@ -61,14 +61,29 @@ def record_for_ocid(*, ocid: str) -> dict[str, Any]:
     return record
 
 
-def all_releases(*, chunk_size: int = 200) -> Iterator[dict[str, Any]]:
-    """Every release of every published tender, tender by tender: one tender's history in memory at once."""
-    for tender in public_tenders().order_by("pk").iterator(chunk_size=chunk_size):
+def _one_by_one(batch: int = 500) -> Iterator[Tender]:
+    """Published tenders in id order, loaded one at a time (ids fetched in batches by keyset): however many
+    there are, one tender and its history are in memory at once."""
+    last = 0
+    while True:
+        ids = list(public_tenders().filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch])
+        for pk in ids:
+            tender = public_tenders().filter(pk=pk).first()
+            if tender is not None:
+                yield tender
+        if len(ids) < batch:
+            return
+        last = ids[-1]
+
+
+def all_releases() -> Iterator[dict[str, Any]]:
+    """Every release of every published tender, tender by tender."""
+    for tender in _one_by_one():
         yield from tender_releases(tender)
 
 
-def all_records(*, chunk_size: int = 200) -> Iterator[dict[str, Any]]:
-    for tender in public_tenders().order_by("pk").iterator(chunk_size=chunk_size):
+def all_records() -> Iterator[dict[str, Any]]:
+    for tender in _one_by_one():
         record = record_for_tender(tender)
         if record is not None:
             yield record
