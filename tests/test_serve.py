@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -61,6 +62,18 @@ def test_serve_answers_and_its_in_process_worker_signs_checkpoints(tmp_path: Pat
         # then
         assert b'"tenderhall API"' in body
         assert headers["Content-Security-Policy"].startswith("default-src 'self'")
+        # the demo tender at its opening: its hall streams its state at once (an async stream under ASGI,
+        # nothing buffered until the stream ends)
+        status, listing, _ = fetch(f"http://127.0.0.1:{port}/api/v1/procedures/tenders?status=opening")
+        assert status == 200, listing
+        (opening,) = json.loads(listing)
+        stream = urllib.request.urlopen(  # noqa: S310  # loopback only
+            f"http://127.0.0.1:{port}/opening/tenders/{opening['id']}/hall/events", timeout=5
+        )
+        with stream:
+            assert stream.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+            lines = [stream.readline() for _ in range(3)]  # within the 5 s timeout, of a 30 s stream
+        assert lines == [b"retry: 1000\n", b"\n", b"event: state\n"]
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)

@@ -19,7 +19,7 @@ from tenderhall.procedures import services
 from tenderhall.procedures.calendar import calendar_load
 from tenderhall.procedures.deadlines import Timeline, timeline_violations
 from tenderhall.procedures.documents import document_upload
-from tenderhall.procedures.models import Project
+from tenderhall.procedures.models import Project, Tender
 from tenderhall.procedures.rules import procedure_rules
 from tenderhall.registry.models import MarketEntity
 from tenderhall.registry.services import entity_certificate_upload
@@ -55,11 +55,19 @@ def lawful_deadline(*, documents_from: datetime) -> datetime:
 
 
 def demo_tender_publish(
-    *, agency_user: User, agency: MarketEntity, tenderee: MarketEntity, ca: DemoCA, now: datetime
-) -> bool:
-    """Publish the demo tender once; False when it already exists."""
-    if Project.objects.filter(name=PROJECT_NAME, tenderee=tenderee).exists():
-        return False
+    *,
+    agency_user: User,
+    agency: MarketEntity,
+    tenderee: MarketEntity,
+    ca: DemoCA,
+    now: datetime,
+    project_name: str = PROJECT_NAME,
+    tender_name: str = "江城市第一实验中学教学楼改造施工",
+    decryption_minutes: int = 60,
+) -> Tender | None:
+    """Publish a demo tender once, as of ``now``; None when it already exists."""
+    if Project.objects.filter(name=project_name, tenderee=tenderee).exists():
+        return None
     key_pem, cert_pem = ca.issue_key_and_certificate(
         common_name=agency.name,
         serial_number=agency.identifier,
@@ -70,7 +78,7 @@ def demo_tender_publish(
     entity_certificate_upload(actor=agency_user, entity_id=agency.pk, data=cert_pem, usage="signing", now=now)
     project = services.project_register(
         actor=agency_user,
-        name=PROJECT_NAME,
+        name=project_name,
         sector="works",
         region_code="420100",
         tenderee_id=tenderee.pk,
@@ -82,7 +90,7 @@ def demo_tender_publish(
     tender = services.tender_create(
         actor=agency_user,
         project_id=project.pk,
-        name="江城市第一实验中学教学楼改造施工",
+        name=tender_name,
         procedure_type=PROCEDURE,
         control_price=Decimal("11500000"),
         description="教学楼主体加固、外立面改造、给排水及电气改造，工期180日历天。",
@@ -106,6 +114,7 @@ def demo_tender_publish(
         documents_from=now,
         documents_until=deadline,
         bid_deadline=deadline,
+        decryption_minutes=decryption_minutes,
         now=now,
     )
     key = serialization.load_pem_private_key(key_pem, password=None)
@@ -124,5 +133,4 @@ def demo_tender_publish(
         signature=signature,
         now=now,
     )
-    services.tender_publish(actor=agency_user, tender_id=tender.pk, now=now)
-    return True
+    return services.tender_publish(actor=agency_user, tender_id=tender.pk, now=now)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pyotp
@@ -12,6 +12,7 @@ from tenderhall.accounts.models import Certificate, RoleGrant, User
 from tenderhall.core import clock
 from tenderhall.core.models import AuditEntry
 from tenderhall.ledger.models import Leaf
+from tenderhall.opening.models import OpeningSession
 from tenderhall.procedures.choices import TenderStatus
 from tenderhall.procedures.models import Notice, Tender
 from tenderhall.registry.choices import EntityStatus
@@ -54,16 +55,25 @@ def test_demo_data_covers_every_role_and_a_second_run_changes_nothing():
     assert set(RoleGrant.objects.values_list("role", flat=True)) == set(Role.values)
     assert set(MarketEntity.objects.values_list("status", flat=True)) == {EntityStatus.APPROVED}
     assert MarketEntity.objects.count() == 7
-    assert Certificate.objects.filter(entity__isnull=False).count() == 9  # the bidders' and the agency's
+    # the bidders' and the agency's (one signing certificate for each demo tender's documents)
+    assert Certificate.objects.filter(entity__isnull=False).count() == 10
     assert Leaf.objects.filter(event_type="registry:entity:approved").count() == 7
-    tender = Tender.objects.get()
+    tender = Tender.objects.get(bid_deadline__gt=DEMO_NOW)  # its documents are out: bidding is open
     assert (tender.status, tender.bid_deadline) == (
-        TenderStatus.PUBLISHED,
+        TenderStatus.BIDDING,
         datetime(2026, 3, 24, 1, 30, tzinfo=UTC),
     )
     assert Notice.objects.get(tender=tender).published_at == DEMO_NOW
     for user in User.objects.all():
         assert user.check_password("demo-Passw0rd-2026")
+    # and a tender at its opening: three bids, the first decrypted, the window open for eight hours
+    opening = OpeningSession.objects.get()
+    assert (opening.tender.status, opening.started_at, opening.decryption_until) == (
+        TenderStatus.OPENING,
+        DEMO_NOW,
+        DEMO_NOW + timedelta(hours=8),
+    )
+    assert [b.outcome for b in opening.bids.order_by("bid__submitted_at")] == ["opened", "pending", "pending"]
 
 
 def test_demo_data_prints_the_current_two_factor_code_of_a_demo_user():

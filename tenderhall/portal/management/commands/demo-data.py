@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tenderhall.accounts.demo_ca import demo_ca_load_or_create
 from tenderhall.accounts.models import Certificate, RoleGrant, User
 from tenderhall.core import clock
 from tenderhall.core.codes import org_code_check_char, resident_id_check_char, uscc_check_char
+from tenderhall.portal.demo_opening import DemoBidder, demo_opening_start
 from tenderhall.portal.demo_tender import demo_tender_publish
 from tenderhall.procedures.calendar import CalendarDataMissing
 from tenderhall.registry import services as registry
@@ -31,6 +33,10 @@ from tenderhall.registry.models import MarketEntity
 
 PASSWORD = "demo-Passw0rd-2026"  # noqa: S105  # demo accounts only; printed for the person trying the platform
 REGION = "420100"  # a real GB/T 2260 city code, so the codes validate; every name here is fictional
+
+
+# The bidders' demo certificates date from before the demo tender's bids.
+CERTIFICATES_ISSUED_BEFORE = timedelta(days=45)
 
 
 def uscc(authority_category: str, org_body: str) -> str:
@@ -260,7 +266,9 @@ class Command(BaseCommand):
                 registry.entity_approve(actor=operator, entity_id=entity.pk, now=now)
 
     def _certificates(self, entities: dict[str, MarketEntity], users: dict[str, User], now: Any) -> None:
-        """Signing and encryption certificates from the demo CA for each bidder; keys kept for the client."""
+        """Signing and encryption certificates from the demo CA for each bidder; keys kept for the client.
+        Issued and accepted weeks back, so that the demo tender at its opening has bids made with them."""
+        now = now - CERTIFICATES_ISSUED_BEFORE
         ca = demo_ca_load_or_create(Path(settings.TENDERHALL_DATA_DIR) / "demo-ca", now=now)
         keys = Path(settings.TENDERHALL_DATA_DIR) / "demo-keys"
         keys.mkdir(parents=True, exist_ok=True)
@@ -288,15 +296,19 @@ class Command(BaseCommand):
                 )
 
     def _tender(self, entities: dict[str, MarketEntity], users: dict[str, User], now: Any) -> None:
-        """A published works tender, when the working-day calendar covers its dates."""
+        """A published works tender, and one at its opening, when the working-day calendar covers their
+        dates."""
         ca = demo_ca_load_or_create(Path(settings.TENDERHALL_DATA_DIR) / "demo-ca", now=now)
+        keys = Path(settings.TENDERHALL_DATA_DIR) / "demo-keys"
+        bidders = [
+            DemoBidder(users[name], entities[entity], keys / name)
+            for name, entity in (("bidder1", "builder"), ("bidder2", "roads"), ("bidder3", "equipment"))
+        ]
+        agency_user, agency, tenderee = users["agency"], entities["agency"], entities["school"]
         try:
-            demo_tender_publish(
-                agency_user=users["agency"],
-                agency=entities["agency"],
-                tenderee=entities["school"],
-                ca=ca,
-                now=now,
+            demo_tender_publish(agency_user=agency_user, agency=agency, tenderee=tenderee, ca=ca, now=now)
+            demo_opening_start(
+                agency_user=agency_user, agency=agency, tenderee=tenderee, bidders=bidders, ca=ca, now=now
             )
         except CalendarDataMissing as error:
             self.stdout.write(f"No demo tender: {error.message}")
