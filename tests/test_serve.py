@@ -67,7 +67,7 @@ def test_serve_answers_and_its_in_process_worker_signs_checkpoints(tmp_path: Pat
         status, listing, _ = fetch(f"http://127.0.0.1:{port}/api/v1/procedures/tenders?status=opening")
         assert status == 200, listing
         (opening,) = json.loads(listing)
-        stream = urllib.request.urlopen(  # noqa: S310  # loopback only
+        stream = urllib.request.urlopen(  # loopback only
             f"http://127.0.0.1:{port}/opening/tenders/{opening['id']}/hall/events", timeout=5
         )
         with stream:
