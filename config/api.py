@@ -12,6 +12,7 @@ from tenderhall.accounts.api_clients import router as clients_router
 from tenderhall.bids.api import router as bids_router
 from tenderhall.bids.api_receipts import router as receipts_router
 from tenderhall.core.errors import DomainError
+from tenderhall.evaluation.api import router as evaluation_router
 from tenderhall.exchange.api import router as ocds_router
 from tenderhall.ledger.api import router as ledger_router
 from tenderhall.opening.api import router as opening_router
@@ -43,6 +44,7 @@ api.add_router("/bids", bids_router)
 api.add_router("/bids", receipts_router)
 api.add_router("/opening", opening_router)
 api.add_router("/opening", opening_sessions_router)
+api.add_router("/evaluation", evaluation_router)
 api.add_router("/audit", audit_router)
 api.add_router("/clients", clients_router)
 api.add_router("/feed", feed_router)

@@ -28,6 +28,7 @@ from tenderhall.accounts.models import User
 from tenderhall.accounts.tests.factories import make_user
 from tenderhall.core import clock
 from tenderhall.core.models import AuditEntry
+from tenderhall.evaluation.api import router as evaluation_router
 from tenderhall.exchange.api import router as ocds_router
 from tenderhall.ledger.models import Leaf
 from tenderhall.opening.api_sessions import router as opening_sessions_router
@@ -399,7 +400,7 @@ MATRIX.update(
 # Routers whose operations have a matrix of their own, in the test module next to the router:
 # participation (tenderhall/procedures/tests/test_api_participation.py), the opening sessions
 # (tenderhall/opening/tests/test_api_sessions.py).
-OWN_MATRIX = [participation_router, ocds_router, opening_sessions_router]
+OWN_MATRIX = [participation_router, ocds_router, opening_sessions_router, evaluation_router]
 OWN_MATRIX.append(clients_router)  # tenderhall/accounts/tests/test_api_clients.py
 OWN_MATRIX.append(feed_router)  # tenderhall/supervision/tests/test_api_feed.py
 OWN_MATRIX.append(alerts_router)  # tenderhall/supervision/tests/test_api_feed.py

@@ -21,7 +21,7 @@ from tenderhall.accounts.models import RoleGrant, User
 from tenderhall.accounts.selectors import user_has_role, user_supervises
 from tenderhall.core.errors import NotFound
 from tenderhall.evaluation.choices import MemberStatus
-from tenderhall.evaluation.models import Committee, EvaluatedBid, Evaluation, Expert, Member
+from tenderhall.evaluation.models import BondRefund, Committee, EvaluatedBid, Evaluation, Expert, Member
 from tenderhall.procedures.choices import TenderStatus
 from tenderhall.procedures.models import Lot, Tender
 from tenderhall.procedures.selectors import can_manage_project
@@ -125,3 +125,46 @@ def names_public(tender: Tender) -> bool:
         TenderStatus.CONTRACTED,
         TenderStatus.CLOSED,
     ) or (tender.status == TenderStatus.SUSPENDED and tender.suspended_from == TenderStatus.PUBLICITY)
+
+
+def seats(evaluation: Evaluation, *, viewer: User) -> list[Member]:
+    """The committee's seats in order; the caller shows names only when :func:`names_public`."""
+    committee = Committee.objects.filter(evaluation=evaluation).first()
+    if committee is None:
+        return []
+    return list(committee.members.select_related("expert", "user").order_by("kind", "position"))
+
+
+def draw_replacements(committee: Committee) -> list[dict[str, object]]:
+    declined = committee.members.filter(status=MemberStatus.DECLINED, expert__isnull=False).order_by(
+        "declined_at", "pk"
+    )
+    return [
+        {"declined": m.expert.code if m.expert else None, "at": m.declined_at, "conflict": m.decline_conflict}
+        for m in declined
+    ]
+
+
+def access_report_for_viewer(*, viewer: User, evaluation_id: int) -> Evaluation:
+    """The report PDF: the committee, the tender's managers and tenderee, supervisors."""
+    evaluation = access_evaluation_for_viewer(viewer=viewer, evaluation_id=evaluation_id)
+    if not hasattr(evaluation, "report"):
+        raise NotFound(gettext("No report yet."))
+    return evaluation
+
+
+def access_tender_for_award_viewer(*, viewer: User, tender_id: int) -> Tender:
+    tender = Tender.objects.select_related("project").filter(pk=tender_id).first()
+    if tender is None or not (
+        is_manager(viewer, tender) or is_tenderee(viewer, tender) or user_supervises(viewer)
+    ):
+        raise NotFound(gettext("No such tender."))
+    return tender
+
+
+def refund_list(tender: Tender) -> QuerySet[BondRefund]:
+    return (
+        BondRefund.objects.filter(bid__lot__tender=tender)
+        .select_related("bid__entity")
+        .order_by("due_at", "pk")
+    )
