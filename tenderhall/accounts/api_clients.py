@@ -94,7 +94,9 @@ def client_out(client: ApiClient) -> ClientOut:
         volume_period_seconds=client.volume_period_seconds,
         active=client.active,
         registered_at=client.registered_at,
-        keys=[token_out(k) for k in client.keys.order_by("-created_at", "-pk")],
+        keys=[
+            token_out(k) for k in sorted(client.keys.all(), key=lambda k: (k.created_at, k.pk), reverse=True)
+        ],
     )
 
 

@@ -228,7 +228,7 @@ def client_update(*, actor: User, client_id: int, changes: dict[str, object], no
 
 def client_list_for(actor: User) -> QuerySet[ApiClient]:
     """Operators and regulators see every client system; anyone else the ones they own."""
-    clients = ApiClient.objects.select_related("owner").order_by("name", "pk")
+    clients = ApiClient.objects.select_related("owner").prefetch_related("keys").order_by("name", "pk")
     return clients if user_supervises(actor) else clients.filter(owner=actor)
 
 

@@ -331,8 +331,16 @@ def webhook_attempt(delivery: WebhookDelivery, *, now: datetime) -> bool:
     return ok
 
 
-def webhooks_attempt_due(*, now: datetime, limit: int = 100) -> int:
-    """Attempt the deliveries whose time has come, the longest waiting first; the count attempted."""
+def webhooks_attempt_due(*, now: datetime, limit: int = 100, budget_seconds: float | None = None) -> int:
+    """Attempt the deliveries whose time has come, the longest waiting first; the count attempted. No new
+    attempt starts once ``budget_seconds`` of wall time are spent (a tick of the embedded worker must not be
+    held up by slow receivers: the procedures' timed steps run in the same loop); the rest waits a tick."""
+    budget = (
+        float(getattr(settings, "TENDERHALL_WEBHOOK_TICK_BUDGET", 10))
+        if budget_seconds is None
+        else budget_seconds
+    )
+    started = time.monotonic()
     lease = timedelta(seconds=_timeout() + 60)
     due = list(
         WebhookDelivery.objects.select_related("subscription")
@@ -341,6 +349,8 @@ def webhooks_attempt_due(*, now: datetime, limit: int = 100) -> int:
     )
     attempted = 0
     for delivery in due:
+        if time.monotonic() - started >= budget:
+            break
         if not _claim(delivery, now=now, lease=lease):
             continue
         try:

@@ -192,3 +192,12 @@ def test_checkpoints_are_served_by_tree_size_once_signed():
     assert page.items[0].note.startswith(checkpoint.note.split("\n", 1)[0] + "\n9\n")
     assert page.next_cursor == 9
     assert checkpoint_feed(cursor=9).items == []
+
+
+def test_a_page_costs_one_query_for_the_leaves_and_one_per_entity_type_in_it(django_assert_num_queries):
+    # given seven items of two types
+    make_world()
+    # when / then
+    with django_assert_num_queries(3):
+        page = feed_page(cursor=0, limit=100, entity_types=[], private=False, now=LATER)
+    assert len(page.items) == 7

@@ -259,3 +259,17 @@ def test_the_worker_jobs_and_the_command_deliver_due_webhooks():
         call_command("webhooks", "deliver", stdout=out)
     assert out.getvalue() == "queued 2, attempted 2\n"
     assert len(hook.received) == 4
+
+
+def test_attempts_stop_starting_once_the_ticks_time_budget_is_spent():
+    # given two due deliveries and no time budget left
+    world = make_world()
+    with receiver(200) as hook:
+        subscribe(world, hook.url, types=["document"])
+        webhooks_enqueue(now=LATER)
+        # when
+        attempted = webhooks_attempt_due(now=LATER, budget_seconds=0)
+        # then nothing was attempted and both wait for the next tick, which sends them
+        assert (attempted, hook.received) == (0, [])
+        assert webhooks_attempt_due(now=LATER) == 2
+    assert WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 2
