@@ -42,6 +42,7 @@
       var data = body(form);
       var url = form.dataset.apiTemplate ? form.dataset.apiTemplate.replace("{id}", data.bid_id) : form.dataset.api;
       delete data.bid_id;
+      delete status.dataset.code; // the previous answer's code must not stand for this one
       status.textContent = "…";
       fetch(url, {
         method: "POST",
