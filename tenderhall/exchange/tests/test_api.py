@@ -115,10 +115,12 @@ def test_every_actor_gets_the_same_answer_and_a_write_is_refused_changing_nothin
     body = json.loads(bodies["anonymous"])
     if expected == 200:
         assert validation.package_errors(body) == []
-        assert (
-            "江城建工集团有限公司" not in bodies["regulator"].decode()
-        )  # the bid is not public before the deadline
-        assert b'"bids"' not in bodies["regulator"]
+        # the bid on the tender in bidding is not public before its deadline, not even to the regulator
+        items = body.get("releases") or body["records"]
+        mine = [r for r in items if r["ocid"] == world["published"]]
+        assert mine
+        assert "江城建工集团有限公司" not in json.dumps(mine, ensure_ascii=False)
+        assert '"bids"' not in json.dumps(mine)
     else:
         assert body["code"] == "not_found"
 
@@ -133,7 +135,7 @@ def test_the_router_has_exactly_these_operations() -> None:
 def test_the_period_pages_through_links_next_to_every_release_once(world: dict[str, str]) -> None:
     # given more releases than a page holds
     everything = sorted(all_releases(), key=lambda r: int(r["id"].rsplit("-", 1)[1]))
-    assert len(everything) == 3
+    assert len(everything) >= 3
     # when a client follows links.next from the first page
     seen, path, pages = [], "/api/v1/ocds/releases?limit=2", 0
     while path:
@@ -145,8 +147,8 @@ def test_the_period_pages_through_links_next_to_every_release_once(world: dict[s
         pages += 1
         following = package.get("links", {}).get("next")
         path = following.removeprefix("https://ggzy.example.org") if following else ""
-    # then it has read every release once, in ledger order, in two pages
-    assert pages == 2
+    # then it has read every release once, in ledger order, two at a time
+    assert pages == (len(everything) + 1) // 2
     assert [r["id"] for r in seen] == [r["id"] for r in everything]
 
 
@@ -156,8 +158,14 @@ def test_the_period_is_half_open_and_bad_parameters_are_refused_with_a_stable_co
     publication = "2026-03-02T01:30:00Z"
     status, body = _get(f"/api/v1/ocds/releases?since={publication}&until=2026-03-02T01:30:01Z")
     assert status == 200
-    assert [r["tag"] for r in body["releases"]] == [["planning", "tender"], ["tenderUpdate"]]
-    status, body = _get(f"/api/v1/ocds/releases?until={publication}")
+    mine = [r["id"] for r in body["releases"] if r["ocid"] == world["published"]]
+    _, whole = _get(f"/api/v1/ocds/releases/{world['published']}")
+    at_publication = [r["id"] for r in whole["releases"] if r["date"] == "2026-03-02T09:30:00+08:00"]
+    assert len(at_publication) >= 2
+    assert mine == at_publication
+    status, body = _get(f"/api/v1/ocds/releases?until={publication}")  # the end is excluded
+    assert world["published"] not in {r["ocid"] for r in body.get("releases", [])}
+    status, body = _get("/api/v1/ocds/releases?until=2000-01-01T00:00:00Z")
     assert (status, body["code"]) == (404, "no_releases")
     for query, field in (
         ("cursor=abc", "cursor"),
