@@ -45,7 +45,7 @@ from tenderhall.registry.tests.factories import make_entity
 
 DEADLINE = PUBLISH_AT + timedelta(days=22)
 DURING = PUBLISH_AT + timedelta(days=5)
-NAMES = ("江城建工集团有限公司", "楚天路桥工程有限公司", "汉江市政建设有限公司")
+NAMES = ("江城建工集团有限公司", "楚天路桥工程有限公司", "汉江市政建设有限公司", "江夏园林绿化有限公司")
 PRICES = ("9350000.00", "9120500.50", "9488000.00")
 
 
@@ -150,10 +150,21 @@ def make_bidder(operator: User, home: Path, name: str) -> Bidder:
     return Bidder(user, entity, home, *made["signing"], *made["encryption"])
 
 
-def make_opening(tmp_path: Path, *, bidders: int = 3, officials: int = 3, k: int = 2) -> Opening:
+def make_opening(
+    tmp_path: Path, *, bidders: int = 3, officials: int = 3, k: int = 2, extra_lots: int = 0
+) -> Opening:
     """A published tender in bidding, its escrow key split k-of-n, and the bidders (no bids yet)."""
     parties = make_parties()
     tender = make_draft_tender(parties)
+    for index in range(extra_lots):
+        procedure_services.lot_add(
+            actor=parties.agency_user,
+            tender_id=tender.pk,
+            name=f"施工{index + 2}标段",
+            estimate=Decimal("2000000"),
+            bid_bond=Decimal("40000"),
+            now=PUBLISH_AT,
+        )
     attach_signed_document(parties, tender)
     people = [make_official(i) for i in range(officials)]
     escrow_services.escrow_plan_set(
@@ -212,13 +223,16 @@ def sealed_with_openssl(
     return subprocess.run(command, check=True, capture_output=True).stdout
 
 
-def submit(opening: Opening, bidder: Bidder, envelope: bytes, *, now: datetime = DURING) -> Bid:
+def submit(
+    opening: Opening, bidder: Bidder, envelope: bytes, *, now: datetime = DURING, lot_index: int = 0
+) -> Bid:
+    lot = opening.tender.lots.order_by("code")[lot_index]
     bidder.submitted = bid_services.bid_submit(
         actor=bidder.user,
-        lot_id=opening.tender.lots.get().pk,
+        lot_id=lot.pk,
         entity_id=bidder.entity.pk,
         envelope=BytesIO(envelope),
-        bond_amount=Decimal("150000"),
+        bond_amount=lot.bid_bond,
         bond_payer_account="6222020200001234567",
         now=now,
     )

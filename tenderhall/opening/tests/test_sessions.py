@@ -374,3 +374,33 @@ def test_the_platform_holds_no_plaintext_until_the_bidder_hands_over_its_key(tmp
     )
     assert len([p for p in (root / "opened").rglob("*") if p.is_file()]) == 1
     assert read_envelope(bidder.bid)  # the envelope itself stays as sent
+
+
+def test_a_lot_with_too_few_bids_of_its_own_fails_while_the_others_open(tmp_path):
+    # given: lot 1 has three bids, lot 2 one (works: three are needed)
+    opening = make_opening(tmp_path, bidders=4, extra_lots=1)
+    for index, bidder in enumerate(opening.bidders[:3]):
+        submit(opening, bidder, sealed_with_client(opening, bidder, form=form_for(index)))
+    lone = opening.bidders[3]
+    submit(opening, lone, sealed_with_client(opening, lone, form=form_for(0)), lot_index=1)
+    # when
+    procedures_tick(now=DEADLINE)
+    # then: the tender opens; lot 2 fails (流标) and its bid is not opened
+    opening.tender.refresh_from_db()
+    assert opening.tender.status == TenderStatus.OPENING
+    lots = list(OpeningLot.objects.filter(session=opening.session).order_by("lot__code"))
+    assert [(lot.bid_count, lot.failed) for lot in lots] == [(3, False), (1, True)]
+    assert not OpenedBid.objects.filter(bid=lone.bid).exists()
+    with pytest.raises(NotFound):
+        sessions.content_key_submit(
+            actor=lone.user, bid_id=lone.bid.pk, content_key=lone.content_key(), now=AT_OPENING
+        )
+    sessions.opening_windows_close_due(now=AFTER_WINDOW)
+    session = sessions.record_publish(
+        actor=opening.parties.agency_user, tender_id=opening.tender.pk, now=AFTER_WINDOW
+    )
+    assert session.record is not None
+    assert [(lot["bid_count"], lot["failed"], len(lot["bids"])) for lot in session.record["lots"]] == [
+        (3, False, 3),
+        (1, True, 0),
+    ]
