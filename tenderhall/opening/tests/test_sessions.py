@@ -404,3 +404,34 @@ def test_a_lot_with_too_few_bids_of_its_own_fails_while_the_others_open(tmp_path
         (3, False, 3),
         (1, True, 0),
     ]
+
+
+def test_a_bidder_objects_to_the_record_at_the_opening_and_the_answer_is_recorded(tmp_path):
+    from tenderhall.procedures.objections import objection_answer, objection_raise
+
+    opening = open_at_deadline(tmp_path)
+    sessions.opening_windows_close_due(now=AFTER_WINDOW)
+    sessions.record_publish(actor=opening.parties.agency_user, tender_id=opening.tender.pk, now=AFTER_WINDOW)
+    bidder = opening.bidders[1]
+    objection = objection_raise(
+        actor=bidder.user,
+        tender_id=opening.tender.pk,
+        entity_id=bidder.entity.pk,
+        subject="opening",
+        text="本单位已在解密时限内提交密钥，平台未及时处理。",
+        now=AFTER_WINDOW,
+    )
+    answered = objection_answer(
+        actor=opening.parties.agency_user,
+        objection_id=objection.pk,
+        answer="经核查平台日志，贵单位未在时限内提交密钥，维持开标记录。",
+        now=AFTER_WINDOW + timedelta(minutes=5),
+    )
+    assert (answered.status, answered.answered_at) == ("answered", AFTER_WINDOW + timedelta(minutes=5))
+    assert [
+        leaf.event_type for leaf in Leaf.objects.filter(event_type__startswith="procedures:objection")
+    ] == [
+        "procedures:objection:raised",
+        "procedures:objection:answered",
+    ]
+    assert opening.tender.status == TenderStatus.OPENING  # an objection at the opening does not suspend
