@@ -101,8 +101,8 @@ def _limits_problems(values: dict[str, object]) -> dict[str, str]:
     if isinstance(rate, int) and not 1 <= rate <= 100_000:
         problems["rate_limit_per_minute"] = gettext("Between 1 and 100000 requests a minute.")
     threshold = values.get("volume_threshold")
-    if isinstance(threshold, int) and threshold < 1:
-        problems["volume_threshold"] = gettext("At least 1 request.")
+    if isinstance(threshold, int) and not 1 <= threshold <= 1_000_000_000:
+        problems["volume_threshold"] = gettext("Between 1 and 1000000000 requests.")
     period = values.get("volume_period_seconds")
     if isinstance(period, int) and not 60 <= period <= MAX_VOLUME_PERIOD_SECONDS:
         problems["volume_period_seconds"] = gettext("Between 60 seconds and 31 days.")

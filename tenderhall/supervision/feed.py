@@ -28,6 +28,7 @@ from tenderhall.ledger.selectors import checkpoint_text, published_size
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
+MAX_CURSOR = 2**63 - 1  # ledger indexes and tree sizes are 64-bit
 
 
 class FeedInvalid(InvalidInput):
@@ -73,7 +74,7 @@ def _sources(entity_types: list[str], *, private: bool) -> list[FeedSource]:
 
 def _check_page(cursor: int, limit: int) -> None:
     problems: dict[str, str] = {}
-    if cursor < 0:
+    if not 0 <= cursor <= MAX_CURSOR:
         problems["cursor"] = gettext("Start at 0, or at the next_cursor of the page before.")
     if not 1 <= limit <= MAX_LIMIT:
         problems["limit"] = gettext("Between 1 and %(count)d.") % {"count": MAX_LIMIT}

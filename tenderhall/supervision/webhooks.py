@@ -31,7 +31,7 @@ from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import InvalidInput, NotFound, PermissionDenied
 from tenderhall.ledger.models import Leaf
 from tenderhall.supervision import webhook_rules
-from tenderhall.supervision.feed import FeedItem, feed_entity_types, feed_page
+from tenderhall.supervision.feed import MAX_CURSOR, FeedItem, feed_entity_types, feed_page
 from tenderhall.supervision.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _problems(url: str, entity_types: list[str], private: bool, start_cursor: in
     unknown = [t for t in entity_types if t not in known]
     if unknown:
         problems["entity_types"] = gettext("Choose from: %(choices)s.") % {"choices": ", ".join(known)}
-    if start_cursor is not None and start_cursor < 0:
+    if start_cursor is not None and not 0 <= start_cursor <= MAX_CURSOR:
         problems["start_cursor"] = gettext("Start at 0 or later; leave it out to start with new changes.")
     return problems
 

@@ -106,7 +106,8 @@ def test_a_type_filter_lists_only_that_type_and_an_unknown_type_is_refused_with_
 
 
 @pytest.mark.parametrize(
-    ("cursor", "limit", "field"), [(-1, 10, "cursor"), (0, 0, "limit"), (0, 501, "limit")]
+    ("cursor", "limit", "field"),
+    [(-1, 10, "cursor"), (2**63, 10, "cursor"), (0, 0, "limit"), (0, 501, "limit")],
 )
 def test_a_bad_cursor_or_limit_is_refused_with_the_field_named(cursor: int, limit: int, field: str):
     with pytest.raises(FeedInvalid) as refused:

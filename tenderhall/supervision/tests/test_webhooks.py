@@ -86,6 +86,16 @@ def test_who_may_subscribe_to_which_feed():
     assert AuditEntry.objects.filter(action="supervision:webhook:subscribed").count() == 5
 
 
+def test_a_cursor_beyond_64_bits_is_refused_not_a_database_error():
+    world = make_world()
+    with pytest.raises(WebhookInvalid) as refused:
+        webhook_subscribe(
+            actor=world.regulator, url="https://h.example.invalid/", entity_types=[], private=False,
+            start_cursor=2**63, now=NOW,
+        )  # fmt: skip
+    assert list(refused.value.details["fields"]) == ["start_cursor"]
+
+
 def test_a_bad_address_type_or_cursor_is_refused_field_by_field():
     world = make_world()
     with pytest.raises(WebhookInvalid) as refused:
