@@ -242,7 +242,10 @@ def test_the_alerts_page_lists_alerts_for_supervisors_and_acknowledges_one():
     page = browser.get("/audit/alerts/")
     # then
     assert page.status_code == 200
-    assert "阈值" in page.content.decode()
+    html = page.content.decode()
+    assert "阈值" in html
+    assert f'name="alert" value="{world.alert.pk}"' in html
+    assert 'href="/audit/"' in html
     # when the regulator acknowledges it
     done = browser.post("/audit/alerts/", {"alert": world.alert.pk})
     # then
