@@ -559,18 +559,20 @@ def _escrow_open(
     certificate = x509.load_pem_x509_certificate(escrow.certificate_pem.encode())
     escrow_der = certificate.public_bytes(serialization.Encoding.DER)
 
-    def unseal(opened: OpenedBid) -> UnsealedBid:
+    def unseal(opened: OpenedBid) -> UnsealedBid:  # no database here: it runs on the pool's threads
         data = _stored_envelope(opened.bid)
         content_key = content_key_unwrap(recipient_for(envelope_inspect(data), escrow_der), key)
-        unsealed = bid_unseal(data, content_key=content_key)
-        _check_signer(opened.bid, unsealed)
-        return unsealed
+        return bid_unseal(data, content_key=content_key)
 
     results = parallel_map(unseal, eligible)
     opened_rows, failed = [], {}
     for opened, result in zip(eligible, results, strict=True):
-        if isinstance(result, DomainError):
-            failed[str(opened.bid.token)] = result.message
+        try:
+            if isinstance(result, DomainError):
+                raise result
+            _check_signer(opened.bid, result)
+        except DomainError as error:
+            failed[str(opened.bid.token)] = error.message
             continue
         opened_rows.append(_record_opened(opened, result, via=OpenedVia.ESCROW, actor=None, now=now))
     return opened_rows, failed
@@ -580,7 +582,8 @@ def parallel_map(
     function: Callable[[OpenedBid], UnsealedBid], items: list[OpenedBid]
 ) -> list[UnsealedBid | DomainError]:
     """``function`` over ``items`` on a thread per core (AES, SHA-256 and RSA release the GIL); a
-    ``DomainError`` is returned in place of its result, anything else propagates."""
+    ``DomainError`` is returned in place of its result, anything else propagates. ``function`` must not touch
+    the database: the threads have no part in the caller's transaction."""
 
     def guarded(item: OpenedBid) -> UnsealedBid | DomainError:
         try:

@@ -435,3 +435,34 @@ def test_a_bidder_objects_to_the_record_at_the_opening_and_the_answer_is_recorde
         "procedures:objection:answered",
     ]
     assert opening.tender.status == TenderStatus.OPENING  # an objection at the opening does not suspend
+
+
+def test_the_escrow_key_opens_several_bids_side_by_side(tmp_path):
+    # given: nobody could decrypt (say the platform was down for the whole window), all found not at fault
+    opening = open_at_deadline(tmp_path, sealers=("client", "openssl", "client"))
+    sessions.opening_windows_close_due(now=AFTER_WINDOW)
+    for bidder in opening.bidders:
+        sessions.bid_fault_decide(
+            actor=opening.parties.agency_user,
+            bid_id=bidder.bid.pk,
+            bidder_at_fault=False,
+            reason="平台故障",
+            now=AFTER_WINDOW,
+        )
+    # when: two officials hand over their shares
+    for official in opening.officials[:2]:
+        result = sessions.share_submit(
+            actor=official.user,
+            tender_id=opening.tender.pk,
+            share=official.share(opening.tender),
+            now=AFTER_WINDOW,
+        )
+    # then: every bid opened by the rebuilt key, on the pool's threads, with its own form
+    assert sorted(o.bid_id for o in result.opened) == sorted(b.bid.pk for b in opening.bidders)
+    assert result.failed == {}
+    assert [str(OpenedBid.objects.get(bid=b.bid).price) for b in opening.bidders] == [
+        "9350000.00",
+        "9120500.50",
+        "9488000.00",
+    ]
+    assert {outcome(b) for b in opening.bidders} == {(Outcome.OPENED, OpenedVia.ESCROW)}
