@@ -201,48 +201,56 @@ def _body(subscription: WebhookSubscription, item: FeedItem) -> bytes:
 
 
 def webhooks_enqueue(*, now: datetime, page_size: int = 200) -> int:
-    """Queue the feed items each active subscription has not had yet; the count queued."""
+    """Queue the feed items each active subscription has not had yet; the count queued. A subscription that
+    fails (a type no longer served, say) is logged and skipped; the others go on."""
     queued = 0
     for subscription_id in WebhookSubscription.objects.filter(deactivated_at__isnull=True).values_list(
         "pk", flat=True
     ):
-        with transaction.atomic():
-            subscription = (
-                WebhookSubscription.objects.select_for_update()
-                .select_related("owner")
-                .filter(pk=subscription_id, deactivated_at__isnull=True)
-                .first()
-            )
-            if subscription is None:
-                continue
-            if subscription.private and not user_supervises(subscription.owner):
-                continue  # its owner lost the role: nothing private goes out until it is granted again
-            page = feed_page(
-                cursor=subscription.cursor,
-                limit=page_size,
-                entity_types=list(subscription.entity_types),
-                private=subscription.private,
-                now=now,
-            )
-            WebhookDelivery.objects.bulk_create(
-                [
-                    WebhookDelivery(
-                        subscription=subscription,
-                        seq=item.seq,
-                        entity_type=item.entity_type,
-                        body=_body(subscription, item),
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                    for item in page.items
-                ],
-                ignore_conflicts=True,
-            )
-            if page.next_cursor != subscription.cursor:
-                subscription.cursor = page.next_cursor
-                subscription.save(update_fields=["cursor"])
-            queued += len(page.items)
+        try:
+            queued += _enqueue_one(subscription_id, now=now, page_size=page_size)
+        except Exception:
+            logger.exception("webhook subscription %s: its new items could not be queued", subscription_id)
     return queued
+
+
+def _enqueue_one(subscription_id: int, *, now: datetime, page_size: int) -> int:
+    with transaction.atomic():
+        subscription = (
+            WebhookSubscription.objects.select_for_update()
+            .select_related("owner")
+            .filter(pk=subscription_id, deactivated_at__isnull=True)
+            .first()
+        )
+        if subscription is None:
+            return 0
+        if subscription.private and not user_supervises(subscription.owner):
+            return 0  # its owner lost the role: nothing private goes out until it is granted again
+        page = feed_page(
+            cursor=subscription.cursor,
+            limit=page_size,
+            entity_types=list(subscription.entity_types),
+            private=subscription.private,
+            now=now,
+        )
+        WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    subscription=subscription,
+                    seq=item.seq,
+                    entity_type=item.entity_type,
+                    body=_body(subscription, item),
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                for item in page.items
+            ],
+            ignore_conflicts=True,
+        )
+        if page.next_cursor != subscription.cursor:
+            subscription.cursor = page.next_cursor
+            subscription.save(update_fields=["cursor"])
+        return len(page.items)
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

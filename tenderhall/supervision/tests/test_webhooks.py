@@ -283,3 +283,19 @@ def test_attempts_stop_starting_once_the_ticks_time_budget_is_spent():
         assert (attempted, hook.received) == (0, [])
         assert webhooks_attempt_due(now=LATER) == 2
     assert WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 2
+
+
+def test_a_subscription_that_cannot_be_served_does_not_stop_the_others():
+    # given a subscription to a type nobody serves any more, and a sound one
+    world = make_world()
+    with receiver(200) as hook:
+        broken = subscribe(world, hook.url, types=["document"]).subscription
+        WebhookSubscription.objects.filter(pk=broken.pk).update(entity_types=["retired_type"])
+        subscribe(world, hook.url, types=["document"])
+        # when
+        queued = webhooks_enqueue(now=LATER)
+    # then the sound one got its two items; the broken one kept its cursor
+    assert queued == 2
+    broken.refresh_from_db()
+    assert broken.cursor == 0
+    assert not WebhookDelivery.objects.filter(subscription=broken).exists()
