@@ -61,7 +61,7 @@ def record_for_ocid(*, ocid: str) -> dict[str, Any]:
     return record
 
 
-def _one_by_one(batch: int = 500) -> Iterator[Tender]:
+def published_tenders_one_by_one(batch: int = 500) -> Iterator[Tender]:
     """Published tenders in id order, loaded one at a time (ids fetched in batches by keyset): however many
     there are, one tender and its history are in memory at once."""
     last = 0
@@ -78,12 +78,12 @@ def _one_by_one(batch: int = 500) -> Iterator[Tender]:
 
 def all_releases() -> Iterator[dict[str, Any]]:
     """Every release of every published tender, tender by tender."""
-    for tender in _one_by_one():
+    for tender in published_tenders_one_by_one():
         yield from tender_releases(tender)
 
 
 def all_records() -> Iterator[dict[str, Any]]:
-    for tender in _one_by_one():
+    for tender in published_tenders_one_by_one():
         record = record_for_tender(tender)
         if record is not None:
             yield record

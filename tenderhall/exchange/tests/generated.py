@@ -52,6 +52,10 @@ def entity(name: str, *, person: bool = False, by: User, at: datetime) -> Market
     )
 
 
+def at_iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 class Generator:
     def __init__(self, *, at: datetime) -> None:
         self.at = at
@@ -164,7 +168,16 @@ class Generator:
             ]
         if case.ending == "clarified":
             moment = deadline - timedelta(days=16)
-            notice = self._notice(tender, "amendment", moment, text="更正")
+            timeline = {"documents_from": at_iso(tender.documents_from), "bid_deadline": deadline.isoformat()}
+            notice = self._notice(
+                tender,
+                "amendment",
+                moment,
+                text="更正工程量清单",
+                timeline=timeline,
+                deadline_before=deadline.isoformat(),
+                deadline_after=(deadline + timedelta(days=5)).isoformat(),
+            )
             clarification = Clarification.objects.create(
                 tender=tender,
                 text="更正工程量清单",
