@@ -10,6 +10,7 @@ urlpatterns = [
     path("procedures/", include("tenderhall.procedures.urls")),
     path("bids/", include("tenderhall.bids.urls")),
     path("opening/", include("tenderhall.opening.urls")),
+    path("evaluation/", include("tenderhall.evaluation.urls")),
     path("audit/", include("tenderhall.supervision.urls")),
     path("", include("tenderhall.ledger.urls")),  # /ledger/... (C2SP tlog-tiles) and /witness/...
     path("", include("tenderhall.portal.urls")),

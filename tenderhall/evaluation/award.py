@@ -69,7 +69,7 @@ class NotACandidate(InvalidInput):
 
 def _lock(tender_id: int) -> Tender:
     return (
-        Tender.objects.select_for_update()
+        Tender.objects.select_for_update(of=("self",))
         .select_related("project", "project__tenderee", "project__agency")
         .get(pk=tender_id)
     )
@@ -166,7 +166,7 @@ def award_decide(*, actor: User, evaluation_id: int, bid_id: int, reason: str = 
         raise NotFound(gettext("No such evaluation."))
     with transaction.atomic():
         tender = _lock(evaluation.lot.tender_id)
-        evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
+        evaluation = Evaluation.objects.select_for_update(of=("self",)).get(pk=evaluation_id)
         if tender.status != TenderStatus.PUBLICITY:
             raise AwardState(
                 gettext("The award is decided after the candidates' publicity; the tender is %(status)s.")
@@ -308,7 +308,7 @@ def contract_record(
     with transaction.atomic():
         tender = _lock(evaluation.lot.tender_id)
         award = (
-            Award.objects.select_for_update()
+            Award.objects.select_for_update(of=("self",))
             .select_related("winner", "evaluation__lot")
             .filter(evaluation_id=evaluation_id)
             .first()
@@ -388,7 +388,7 @@ def bond_refund_confirm(*, actor: User, refund_id: int, now: datetime) -> BondRe
     ):
         raise NotFound(gettext("No such refund."))
     with transaction.atomic():
-        refund = BondRefund.objects.select_for_update().get(pk=refund.pk)
+        refund = BondRefund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
         if refund.refunded_at is not None:
             raise AwardState(gettext("This bond is refunded already."))
         refund.refunded_at = now

@@ -150,7 +150,9 @@ def evaluation_setup(*, actor: User, lot_id: int, config: dict[str, Any], now: d
         "trim_from": int(config.get("trim_from", 5)),
     }
     with transaction.atomic():
-        tender = Tender.objects.select_for_update().select_related("project").get(pk=lot.tender_id)
+        tender = (
+            Tender.objects.select_for_update(of=("self",)).select_related("project").get(pk=lot.tender_id)
+        )
         if tender.status == TenderStatus.OPENING:
             # The first lot set up after the opening record is published starts the tender's evaluation.
             recorded = OpeningSession.objects.filter(tender=tender, status=SessionStatus.RECORDED).exists()
@@ -186,7 +188,7 @@ def evaluation_setup(*, actor: User, lot_id: int, config: dict[str, Any], now: d
 
 def _lock_evaluation(evaluation_id: int) -> Evaluation:
     return (
-        Evaluation.objects.select_for_update()
+        Evaluation.objects.select_for_update(of=("self",))
         .select_related("lot", "lot__tender", "lot__tender__project")
         .get(pk=evaluation_id)
     )
@@ -354,7 +356,7 @@ def committee_draw(*, actor: User, committee_id: int, now: datetime) -> Committe
         raise NotFound(gettext("No such committee."))
     with transaction.atomic():
         evaluation = _lock_evaluation(committee.evaluation_id)
-        committee = Committee.objects.select_for_update().get(pk=committee.pk)
+        committee = Committee.objects.select_for_update(of=("self",)).get(pk=committee.pk)
         if committee.drawn_at is not None:
             raise CommitteeState(gettext("The committee has been drawn already."))
         context = draw_context(committee, now=now)
@@ -424,7 +426,7 @@ def representative_add(*, actor: User, committee_id: int, user_id: int, now: dat
             details={"fields": {"user_id": "not_tenderee"}},
         )
     with transaction.atomic():
-        committee = Committee.objects.select_for_update().get(pk=committee.pk)
+        committee = Committee.objects.select_for_update(of=("self",)).get(pk=committee.pk)
         seats = committee.members.filter(kind=MemberKind.REPRESENTATIVE).exclude(status=MemberStatus.DECLINED)
         if seats.count() >= committee.representatives:
             raise CommitteeState(gettext("Every representative's seat is taken."))
@@ -458,11 +460,15 @@ def member_decline(
         raise InvalidInput(gettext("Say why you decline."), details={"fields": {"reason": "required"}})
     member = access_member_seat(actor=actor, evaluation_id=evaluation_id)
     with transaction.atomic():
-        member = Member.objects.select_for_update().select_related("committee", "expert").get(pk=member.pk)
+        member = (
+            Member.objects.select_for_update(of=("self",))
+            .select_related("committee", "expert")
+            .get(pk=member.pk)
+        )
         if member.status != MemberStatus.INVITED:
             raise CommitteeState(gettext("Only an invitation not yet confirmed can be declined."))
         committee = (
-            Committee.objects.select_for_update()
+            Committee.objects.select_for_update(of=("self",))
             .select_related("evaluation__lot")
             .get(pk=member.committee_id)
         )
@@ -566,7 +572,7 @@ def member_declare(*, actor: User, evaluation_id: int, signature: bytes, now: da
     certificate_id = verify_detached(user=actor, content=text.encode(), signature=signature, now=now)
     with transaction.atomic():
         member = (
-            Member.objects.select_for_update()
+            Member.objects.select_for_update(of=("self",))
             .select_related("committee__evaluation__lot", "expert")
             .get(pk=member.pk)
         )
@@ -586,7 +592,7 @@ def member_declare(*, actor: User, evaluation_id: int, signature: bytes, now: da
                 "declared_at",
             ]
         )
-        evaluation = Evaluation.objects.select_for_update().get(pk=member.committee.evaluation_id)
+        evaluation = Evaluation.objects.select_for_update(of=("self",)).get(pk=member.committee.evaluation_id)
         committee = member.committee
         declared = committee.members.filter(status=MemberStatus.DECLARED)
         if (

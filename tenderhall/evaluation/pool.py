@@ -222,7 +222,7 @@ def expert_import_csv(*, actor: User, data: bytes, now: datetime) -> ImportResul
         )
     created = updated = 0
     with transaction.atomic():
-        existing = {e.code: e for e in Expert.objects.select_for_update().filter(code__in=seen)}
+        existing = {e.code: e for e in Expert.objects.select_for_update(of=("self",)).filter(code__in=seen)}
         for values in rows:
             expert = existing.get(values["code"])
             if expert is None:

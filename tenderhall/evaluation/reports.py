@@ -148,7 +148,7 @@ def report_generate(*, actor: User, evaluation_id: int, now: datetime) -> Report
     context = report_context(evaluation)
     pdf = render_pdf(context)
     with transaction.atomic():
-        locked = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+        locked = Evaluation.objects.select_for_update(of=("self",)).get(pk=evaluation.pk)
         if Report.objects.filter(evaluation=locked).exists():
             raise ReportState(gettext("The report has been made already."))
         report = Report(
@@ -184,7 +184,9 @@ def report_sign(
         pdf = handle.read()
     certificate_id = verify_detached(user=actor, content=pdf, signature=signature, now=now)
     with transaction.atomic():
-        report = Report.objects.select_for_update().select_related("evaluation__lot").get(pk=report.pk)
+        report = (
+            Report.objects.select_for_update(of=("self",)).select_related("evaluation__lot").get(pk=report.pk)
+        )
         if ReportSignature.objects.filter(member=member).exists():
             raise ReportState(gettext("You have signed the report already."))
         ReportSignature.objects.create(
@@ -200,7 +202,7 @@ def report_sign(
         if signed == declared.count():
             report.signed_at = now
             report.save(update_fields=["signed_at"])
-            evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
+            evaluation = Evaluation.objects.select_for_update(of=("self",)).get(pk=evaluation_id)
             if evaluation.status == EvaluationStatus.CONCLUDED:
                 evaluation.status = EvaluationStatus.REPORTED
                 evaluation.save(update_fields=["status"])

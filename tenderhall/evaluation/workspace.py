@@ -191,7 +191,7 @@ def member_submit(*, actor: User, evaluation_id: int, now: datetime) -> Member:
             details={"missing": missing},
         )
     with transaction.atomic():
-        member = Member.objects.select_for_update().get(pk=member.pk)
+        member = Member.objects.select_for_update(of=("self",)).get(pk=member.pk)
         if member.submitted_at is not None:
             raise WorkspaceClosed(gettext("You have handed in your evaluation; it can no longer change."))
         member.submitted_at = now
@@ -265,7 +265,7 @@ def clarification_answer(
     if clarification is None or clarification.bid.entity_id not in bidder_entity_ids(actor):
         raise NotFound(gettext("No such clarification."))
     with transaction.atomic():
-        clarification = BidClarification.objects.select_for_update().get(pk=clarification.pk)
+        clarification = BidClarification.objects.select_for_update(of=("self",)).get(pk=clarification.pk)
         if clarification.answered_at is not None:
             raise Conflict(gettext("This clarification is answered already."))
         if clarification.bid.evaluation.lot.tender.status != TenderStatus.EVALUATION:
@@ -365,7 +365,7 @@ def evaluation_conclude(*, actor: User, evaluation_id: int, now: datetime) -> Ev
     access_evaluation_for_manager(actor=actor, evaluation_id=evaluation_id)
     with transaction.atomic():
         evaluation = (
-            Evaluation.objects.select_for_update()
+            Evaluation.objects.select_for_update(of=("self",))
             .select_related("lot__tender", "committee")
             .get(pk=evaluation_id)
         )

@@ -1,0 +1,117 @@
+"""The pages: a member declares, scores and hands in; the tenderee awards; strangers get the 404 page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tenderhall.accounts.models import User
+from tenderhall.core import clock
+from tenderhall.evaluation import award, committees, reports, workspace
+from tenderhall.evaluation.choices import MemberStatus
+from tenderhall.evaluation.models import Award, EvaluatedBid, Member, Publicity, Score
+from tenderhall.evaluation.tests.support import (
+    EVALUATION_AT,
+    declare_all,
+    drawn_committee,
+    make_scene,
+    score_all,
+    seated,
+    set_up,
+    signer_for,
+)
+from tenderhall.procedures.choices import TenderStatus
+from tenderhall.procedures.models import Tender
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock, "now", lambda: EVALUATION_AT)
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_member_declares_scores_and_hands_in_through_the_pages():
+    # given a drawn committee
+    scene = make_scene(experts=5)
+    set_up(scene)
+    committee = drawn_committee(scene)
+    member, *others = seated(committee)
+    page = client_for(member.user)
+    # when the member opens the page, the declaration is shown and can be downloaded
+    text = committees.declaration_text(member)
+    assert text.splitlines()[1] in page.get(f"/evaluation/{scene.ev.pk}/").content.decode()
+    assert page.get(f"/evaluation/{scene.ev.pk}/declaration.txt").content == text.encode()
+    # and its signature is uploaded
+    signature = signer_for(scene, member.user).pkcs7(text.encode())
+    page.post(f"/evaluation/{scene.ev.pk}/declare", {"signature": SimpleUploadedFile("d.p7s", signature)})
+    assert Member.objects.get(pk=member.pk).status == MemberStatus.DECLARED
+    for other in others:
+        committees.member_declare(
+            actor=other.user,
+            evaluation_id=scene.ev.pk,
+            signature=signer_for(scene, other.user).pkcs7(committees.declaration_text(other).encode()),
+            now=EVALUATION_AT,
+        )
+    # then the workspace shows the three bids; the member scores each and hands in
+    body = page.get(f"/evaluation/{scene.ev.pk}/").content.decode()
+    assert body.count('class="bid"') == 3
+    for bid in EvaluatedBid.objects.filter(evaluation=scene.ev):
+        page.post(
+            f"/evaluation/{scene.ev.pk}/scores", {"bid": bid.pk, "score-tech": "41.5", "score-biz": "12"}
+        )
+    assert sorted(Score.objects.filter(member=member).values_list("factor", "value")) == sorted(
+        [("tech", Decimal("41.5")), ("biz", Decimal(12))] * 3
+    )
+    # an out-of-range score is refused with its message and changes nothing
+    first = EvaluatedBid.objects.filter(evaluation=scene.ev).first()
+    assert first is not None
+    response = page.post(
+        f"/evaluation/{scene.ev.pk}/scores", {"bid": first.pk, "score-tech": "99"}, follow=True
+    )
+    assert "The score of tech lies between 0 and 50." in response.content.decode()
+    assert Score.objects.get(member=member, bid=first, factor="tech").value == Decimal("41.5")
+    page.post(f"/evaluation/{scene.ev.pk}/submit")
+    assert Member.objects.get(pk=member.pk).submitted_at == EVALUATION_AT
+    # a bidder or an expert of no seat gets the 404 page
+    assert client_for(scene.world.bidder).get(f"/evaluation/{scene.ev.pk}/").status_code == 404
+
+
+def test_the_tenderee_awards_on_the_page_after_the_publicity(monkeypatch: pytest.MonkeyPatch):
+    scene = make_scene(experts=5)
+    set_up(scene)
+    committee = drawn_committee(scene)
+    declare_all(scene, committee)
+    score_all(scene, committee, {i: {"tech": [str(30 + 5 * i)] * 5, "biz": ["10"] * 5} for i in range(3)})
+    workspace.evaluation_conclude(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    report = reports.report_generate(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    pdf = report.file.open("rb").read()
+    for member in seated(committee):
+        reports.report_sign(
+            actor=member.user,
+            evaluation_id=scene.ev.pk,
+            signature=signer_for(scene, member.user).pkcs7(pdf),
+            now=EVALUATION_AT,
+        )
+    award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
+    after = Publicity.objects.get().ends_at + timedelta(hours=1)
+    page = client_for(scene.tenderee)
+    body = page.get(f"/evaluation/{scene.ev.pk}/").content.decode()
+    assert 'id="award-form"' in body
+    # names are public now
+    assert seated(committee)[0].expert.full_name in body  # type: ignore[union-attr]
+    first = (scene.ev.__class__.objects.get(pk=scene.ev.pk).results or {})["candidates"][0]
+    monkeypatch.setattr(clock, "now", lambda: after)  # the publicity is over
+    page.post(f"/evaluation/{scene.ev.pk}/award", {"bid": first})
+    assert Award.objects.get().winner_id == first
+    assert Tender.objects.get(pk=scene.tender.pk).status == TenderStatus.AWARDED

@@ -1,0 +1,270 @@
+"""Pages: a member's seat (declaration, workspace, hand-in), the committee's result, and the tenderee's award.
+As thin as the API: one service per action, the rules in the services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from tenderhall.accounts.models import User
+from tenderhall.core import clock
+from tenderhall.core.errors import InvalidInput, NotFound
+from tenderhall.core.views import perform
+from tenderhall.evaluation import award, committees, methods, reports, selectors, workspace
+from tenderhall.evaluation.choices import EvaluationStatus, MemberStatus, RejectionGround
+from tenderhall.evaluation.models import EvaluatedBid, Evaluation, Member, Publicity
+from tenderhall.procedures.choices import TenderStatus
+
+MAX_SIGNATURE = 1024 * 1024
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _back(evaluation_id: int) -> HttpResponse:
+    return redirect("evaluation:evaluation", evaluation_id)
+
+
+@login_required
+def evaluation_list_view(request: HttpRequest) -> HttpResponse:
+    """The evaluations the person takes part in: as a member, as the tenderee or as the tender's manager."""
+    user = _user(request)
+    seats = (
+        Member.objects.filter(user=user)
+        .exclude(status=MemberStatus.DECLINED)
+        .select_related("committee__evaluation__lot__tender")
+        .order_by("-invited_at")
+    )
+    others = [
+        e
+        for e in Evaluation.objects.select_related("lot__tender__project").order_by("-created_at")[:200]
+        if selectors.is_manager(user, e.lot.tender) or selectors.is_tenderee(user, e.lot.tender)
+    ]
+    return render(request, "evaluation/list.html", {"seats": seats, "others": others})
+
+
+def _work_rows(
+    evaluation: Evaluation, member: Member, config: methods.MethodConfig
+) -> list[dict[str, object]]:
+    rows = []
+    for bid in selectors.bid_list_for_member(member):
+        scores = {s.factor: s.value for s in bid.scores.filter(member=member)}
+        rows.append(
+            {
+                "bid": bid,
+                "factors": [(f, scores.get(f.code)) for f in config.factors],
+                "marks": {m.ground: m.reason for m in bid.marks.filter(member=member)},
+            }
+        )
+    return rows
+
+
+@login_required
+def evaluation_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    user = _user(request)
+    try:
+        evaluation = selectors.access_evaluation_for_viewer(viewer=user, evaluation_id=evaluation_id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    tender = evaluation.lot.tender
+    config = methods.config_from_data(evaluation.config)
+    member = selectors.member_of(user, evaluation)
+    at_work = (
+        member is not None
+        and member.status == MemberStatus.DECLARED
+        and tender.status == TenderStatus.EVALUATION
+        and evaluation.status == EvaluationStatus.SCORING
+    )
+    results: dict[str, Any] | None = evaluation.results if evaluation.concluded_at else None
+    bids = {b.pk: b for b in EvaluatedBid.objects.filter(evaluation=evaluation).select_related("entity")}
+    ranking = [
+        {**entry, "bidder": bids[entry["bid"]].entity.name, **(results or {})["bids"][str(entry["bid"])]}
+        for entry in (results or {}).get("ranking", [])
+    ]
+    publicity = Publicity.objects.filter(tender=tender).first()
+    context = {
+        "evaluation": evaluation,
+        "tender": tender,
+        "config": config,
+        "member": member,
+        "declaration": committees.declaration_text(member)
+        if member and member.status == MemberStatus.INVITED
+        else None,
+        "rows": _work_rows(evaluation, member, config) if at_work and member is not None else None,
+        "grounds": RejectionGround.choices,
+        "ranking": ranking,
+        "candidates": [bids[key] for key in (results or {}).get("candidates", [])],
+        "seats": selectors.seats(evaluation, viewer=user),
+        "names_public": selectors.names_public(tender),
+        "is_manager": selectors.is_manager(user, tender),
+        "can_award": selectors.is_tenderee(user, tender)
+        and tender.status == TenderStatus.PUBLICITY
+        and not hasattr(evaluation, "award"),
+        "publicity": publicity,
+        "award": getattr(evaluation, "award", None),
+    }
+    return render(request, "evaluation/evaluation.html", context)
+
+
+@login_required
+def declaration_download_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    try:
+        member = selectors.access_member_seat(actor=_user(request), evaluation_id=evaluation_id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    response = HttpResponse(
+        committees.declaration_text(member).encode(), content_type="text/plain; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="declaration.txt"'
+    return response
+
+
+@login_required
+@require_POST
+def declare_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    upload = request.FILES.get("signature")
+    signature = upload.read(MAX_SIGNATURE + 1) if upload is not None else b""
+    return perform(
+        request,
+        lambda: committees.member_declare(
+            actor=_user(request), evaluation_id=evaluation_id, signature=signature, now=clock.now()
+        ),
+        done=_("承诺书已验签，席位已确认。"),
+        then=_back(evaluation_id),
+    )
+
+
+@login_required
+@require_POST
+def decline_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    return perform(
+        request,
+        lambda: committees.member_decline(
+            actor=_user(request),
+            evaluation_id=evaluation_id,
+            reason=request.POST.get("reason", ""),
+            conflict=request.POST.get("conflict") == "on",
+            now=clock.now(),
+        ),
+        done=_("已谢绝。"),
+        then=redirect("evaluation:list"),
+    )
+
+
+@login_required
+@require_POST
+def scores_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    """Save the scores typed in for one bid (fields ``score-<factor>``), and its rejection marks."""
+    user = _user(request)
+
+    def save() -> None:
+        try:
+            bid_id = int(request.POST.get("bid", "0"))
+        except ValueError as error:
+            raise NotFound(_("No such bid.")) from error
+        for key in request.POST:
+            value = request.POST.get(key, "").strip()
+            if key.startswith("score-") and value:
+                try:
+                    number = Decimal(value)
+                except ArithmeticError as error:
+                    raise InvalidInput(_("Give the score as a number.")) from error
+                workspace.score_set(
+                    actor=user,
+                    evaluation_id=evaluation_id,
+                    bid_id=bid_id,
+                    factor=key[6:],
+                    value=number,
+                    now=clock.now(),
+                )
+        ground, reason = request.POST.get("ground", ""), request.POST.get("reason", "")
+        if ground:
+            workspace.compliance_mark(
+                actor=user,
+                evaluation_id=evaluation_id,
+                bid_id=bid_id,
+                ground=ground,
+                reason=reason,
+                now=clock.now(),
+            )
+
+    return perform(request, save, done=_("已保存。"), then=_back(evaluation_id))
+
+
+@login_required
+@require_POST
+def submit_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    return perform(
+        request,
+        lambda: workspace.member_submit(actor=_user(request), evaluation_id=evaluation_id, now=clock.now()),
+        done=_("评审意见已提交。"),
+        then=_back(evaluation_id),
+    )
+
+
+@login_required
+@require_POST
+def conclude_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    return perform(
+        request,
+        lambda: workspace.evaluation_conclude(
+            actor=_user(request), evaluation_id=evaluation_id, now=clock.now()
+        ),
+        done=_("评审结果已汇总。"),
+        then=_back(evaluation_id),
+    )
+
+
+@login_required
+@require_POST
+def report_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    return perform(
+        request,
+        lambda: reports.report_generate(actor=_user(request), evaluation_id=evaluation_id, now=clock.now()),
+        done=_("评标报告已生成，待评标委员会成员签名。"),
+        then=_back(evaluation_id),
+    )
+
+
+@login_required
+@require_POST
+def candidates_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    evaluation = Evaluation.objects.select_related("lot").filter(pk=evaluation_id).first()
+    if evaluation is None:
+        return render(request, "404.html", status=404)
+    return perform(
+        request,
+        lambda: award.candidates_publish(
+            actor=_user(request), tender_id=evaluation.lot.tender_id, now=clock.now()
+        ),
+        done=_("中标候选人已公示。"),
+        then=_back(evaluation_id),
+    )
+
+
+@login_required
+@require_POST
+def award_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    def decide() -> None:
+        try:
+            bid_id = int(request.POST.get("bid", ""))
+        except ValueError as error:
+            raise InvalidInput(_("Choose the winner among the candidates.")) from error
+        award.award_decide(
+            actor=_user(request),
+            evaluation_id=evaluation_id,
+            bid_id=bid_id,
+            reason=request.POST.get("reason", ""),
+            now=clock.now(),
+        )
+
+    return perform(request, decide, done=_("已确定中标人，中标结果已公告。"), then=_back(evaluation_id))
