@@ -87,12 +87,12 @@ def bid_unseal(envelope: bytes, *, content_key: bytes, max_size: int = DEFAULT_M
         raise BidUnsealRefused(
             refused.message, reason=Reason.DECRYPTION_FAILED, details={"envelope": refused.details}
         ) from None
-    signed = _signed_data(plaintext)
-    package, signer, signing_time = _verify(signed)
+    signed, content = _signed_data(plaintext)
+    package, signer, signing_time, sha256 = _verify(signed, content)
     form = _form(package)
     return UnsealedBid(
         package=package,
-        package_sha256=hashlib.sha256(package).hexdigest(),
+        package_sha256=sha256,
         signer_certificate=signer,
         signing_time=signing_time,
         form=form,
@@ -112,7 +112,26 @@ def _not_signed(why: str) -> BidUnsealRefused:
     )
 
 
-def _signed_data(plaintext: bytes) -> asn1_cms.SignedData:
+def _signed_data(plaintext: bytes) -> tuple[asn1_cms.SignedData, memoryview | None]:
+    """The SignedData and, when it is plain DER, its attached content as a view into ``plaintext``.
+
+    A 10 MB package would be copied several times by asn1crypto; so the DER is walked here to find the
+    content, and asn1crypto parses the SignedData with an empty content in its place ("hollow"). BER with
+    indefinite lengths or a chunked content (``openssl cms -sign -stream``) takes asn1crypto's path whole.
+    """
+    hollow = _hollow(plaintext)
+    if hollow is not None:
+        der, content = hollow
+        try:
+            signed = asn1_cms.SignedData.load(der)
+            signed["version"].native  # noqa: B018  # parse now: garbage fails here, not later
+        except (ValueError, TypeError, KeyError):
+            raise _not_signed("its structure is damaged") from None
+        return signed, content
+    return _signed_data_parsed(plaintext), None
+
+
+def _signed_data_parsed(plaintext: bytes) -> asn1_cms.SignedData:
     try:
         outer = asn1_core.Sequence.load(plaintext)
         first = outer.contents[:1] if outer.contents else b""
@@ -131,16 +150,17 @@ def _signed_data(plaintext: bytes) -> asn1_cms.SignedData:
     return signed
 
 
-def _verify(signed: asn1_cms.SignedData) -> tuple[bytes, bytes, datetime | None]:
-    """The signed content, the signer's certificate (DER) and its signing time, once the signature holds."""
+def _verify(
+    signed: asn1_cms.SignedData, attached: memoryview | None
+) -> tuple[bytes, bytes, datetime | None, str]:
+    """The signed content, the signer's certificate (DER), its signing time and the content's SHA-256 (hex),
+    once the signature holds. ``attached``: the content when ``_hollow`` found it."""
     try:
         encap = signed["encap_content_info"]
         content = encap["content"]
         if encap["content_type"].dotted != _ID_DATA:
             raise _not_signed(f"it signs a {encap['content_type'].dotted}, not data")
-        if content.native is None:
-            raise _not_signed("the signature is detached: sign with -nodetach so that the package is inside")
-        package = bytes(content.native if isinstance(content.native, bytes) else content.parsed.dump())
+        package = _package(content, attached)
         signer_infos = list(signed["signer_infos"])
         certificates = [
             c.chosen for c in (signed["certificates"] or []) if isinstance(c.chosen, asn1_cms.Certificate)
@@ -167,6 +187,7 @@ def _verify(signed: asn1_cms.SignedData) -> tuple[bytes, bytes, datetime | None]
             details={"digest": digest_name},
         )
     digest = hashlib.new(digest_name, package).digest()
+    sha256 = digest.hex() if digest_name == "sha256" else hashlib.sha256(package).hexdigest()
     signed_attrs = signer_info["signed_attrs"]
     signing_time: datetime | None = None
     if signed_attrs.native is not None and len(signed_attrs):
@@ -183,7 +204,105 @@ def _verify(signed: asn1_cms.SignedData) -> tuple[bytes, bytes, datetime | None]
     else:
         signed_bytes = package
     _check_signature(signer_info, certificate, signed_bytes, digest_name)
-    return package, certificate.dump(), signing_time
+    return package, certificate.dump(), signing_time, sha256
+
+
+# --- the DER walk that finds the content without copying it ----------------------------------------------
+
+_SEQUENCE, _OID, _OCTET_STRING, _EXPLICIT_0 = 0x30, 0x06, 0x04, 0xA0
+
+
+def _header(data: memoryview, position: int, end: int) -> tuple[int, int, int] | None:
+    """(tag, start of the value, end of the value) of the DER element at ``position``; None for anything
+    but a one-byte tag with a definite length inside ``end``."""
+    if position + 2 > end:
+        return None
+    tag, first = data[position], data[position + 1]
+    if tag & 0x1F == 0x1F or first == 0x80:  # a multi-byte tag, or BER's indefinite length
+        return None
+    start = position + 2
+    if first & 0x80:
+        count = first & 0x7F
+        if count > 4 or start + count > end:
+            return None
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    else:
+        length = first
+    return (tag, start, start + length) if start + length <= end else None
+
+
+def _children(data: memoryview, start: int, end: int) -> list[tuple[int, int, int, int]] | None:
+    """(tag, element start, value start, value end) of each child between ``start`` and ``end``."""
+    children = []
+    position = start
+    while position < end:
+        header = _header(data, position, end)
+        if header is None:
+            return None
+        children.append((header[0], position, header[1], header[2]))
+        position = header[2]
+    return children
+
+
+def _der_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(encoded)]) + encoded
+
+
+def _der(tag: int, value: bytes) -> bytes:
+    return bytes([tag]) + _der_length(len(value)) + value
+
+
+def _signed_children(data: memoryview) -> tuple[int, list[tuple[int, int, int, int]]] | None:
+    """The end of the SignedData in ``data`` (bare, or inside a ContentInfo) and its children."""
+    outer = _header(data, 0, len(data))
+    if outer is None or outer[0] != _SEQUENCE or outer[2] != len(data):
+        return None
+    children = _children(data, outer[1], outer[2])
+    if not children or children[0][0] != _OID:
+        return (outer[2], children) if children is not None else None
+    # a ContentInfo: the SignedData is inside its [0]
+    if len(children) != 2 or children[1][0] != _EXPLICIT_0:
+        return None
+    inner = _header(data, children[1][2], children[1][3])
+    if inner is None or inner[0] != _SEQUENCE or inner[2] != children[1][3]:
+        return None
+    children = _children(data, inner[1], inner[2])
+    return (inner[2], children) if children is not None else None
+
+
+def _hollow(plaintext: bytes) -> tuple[bytes, memoryview] | None:
+    """The DER of the SignedData in ``plaintext`` with an empty attached content, and a view of that
+    content; None when the structure is not the plain DER this walk reads (the caller parses it whole)."""
+    data = memoryview(plaintext)
+    found = _signed_children(data)
+    if found is None or len(found[1]) < 4 or found[1][2][0] != _SEQUENCE:
+        return None
+    end, children = found
+    encap = _children(data, children[2][2], children[2][3])
+    if encap is None or len(encap) != 2 or encap[0][0] != _OID or encap[1][0] != _EXPLICIT_0:
+        return None
+    octets = _header(data, encap[1][2], encap[1][3])
+    if octets is None or octets[0] != _OCTET_STRING or octets[2] != encap[1][3]:
+        return None
+    empty_encap = _der(_SEQUENCE, bytes(data[encap[0][1] : encap[0][3]]) + _der(_EXPLICIT_0, b"\x04\x00"))
+    body = (
+        bytes(data[children[0][1] : children[1][3]])  # version, digestAlgorithms
+        + empty_encap
+        + bytes(data[children[3][1] : end])  # certificates, crls, signerInfos
+    )
+    return _der(_SEQUENCE, body), data[octets[1] : octets[2]]
+
+
+def _package(content: asn1_core.Asn1Value, attached: memoryview | None) -> bytes:
+    if attached is not None:
+        return bytes(attached)
+    if content.native is None:
+        raise _not_signed("the signature is detached: sign with -nodetach so that the package is inside")
+    return bytes(content.native if isinstance(content.native, bytes) else content.parsed.dump())
 
 
 def _signer_certificate(
