@@ -35,6 +35,12 @@ TENDERHALL_FEED_WATERMARK_SECONDS = float(os.environ.get("TENDERHALL_FEED_WATERM
 TENDERHALL_WEBHOOK_TIMEOUT = float(os.environ.get("TENDERHALL_WEBHOOK_TIMEOUT", "5"))
 TENDERHALL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("TENDERHALL_WEBHOOK_MAX_ATTEMPTS", "8"))
 TENDERHALL_WEBHOOK_FIRST_RETRY_SECONDS = float(os.environ.get("TENDERHALL_WEBHOOK_FIRST_RETRY_SECONDS", "30"))
+# Receivers on private addresses: allowed in embedded mode, refused in production unless set to 1.
+TENDERHALL_WEBHOOK_PRIVATE_ADDRESSES = (
+    os.environ["TENDERHALL_WEBHOOK_PRIVATE_ADDRESSES"] == "1"
+    if "TENDERHALL_WEBHOOK_PRIVATE_ADDRESSES" in os.environ
+    else None
+)
 
 SECRET_KEY = ENV.secret_key
 DEBUG = ENV.debug

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,3 +58,15 @@ def next_attempt_at(*, attempts: int, now: datetime, policy: RetryPolicy) -> dat
         return None
     delay = min(policy.first_delay_seconds * 2 ** (attempts - 1), policy.max_delay_seconds)
     return now + timedelta(seconds=delay)
+
+
+def address_public(address: str) -> bool:
+    """Whether a receiver's resolved address is on the public internet: not loopback, private, link-local,
+    multicast, reserved or unspecified (where a webhook could reach the platform's own network)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -56,6 +57,29 @@ def retry_policy() -> webhook_rules.RetryPolicy:
 
 def _timeout() -> float:
     return float(getattr(settings, "TENDERHALL_WEBHOOK_TIMEOUT", 5))
+
+
+def _private_addresses_allowed() -> bool:
+    """Receivers on loopback or private networks: allowed in embedded mode (a regulator's test receiver on
+    the same machine), refused in production unless TENDERHALL_WEBHOOK_PRIVATE_ADDRESSES is set."""
+    configured = getattr(settings, "TENDERHALL_WEBHOOK_PRIVATE_ADDRESSES", None)
+    if configured is not None:
+        return bool(configured)
+    return getattr(settings, "TENDERHALL_MODE", "embedded") != "production"
+
+
+def _address_refusal(url: str) -> str:
+    """Why the receiver's host may not be called (empty when it may): every address it resolves to must be
+    public unless private addresses are allowed."""
+    if _private_addresses_allowed():
+        return ""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError as error:
+        return f"cannot resolve {host}: {error}"[:300]
+    refused = sorted(a for a in addresses if not webhook_rules.address_public(str(a)))
+    return f"address not allowed: {host} resolves to {', '.join(map(str, refused))}"[:300] if refused else ""
 
 
 @dataclass(frozen=True)
@@ -299,7 +323,8 @@ def webhook_attempt(delivery: WebhookDelivery, *, now: datetime) -> bool:
         webhook_rules.EVENT_HEADER: delivery.entity_type,
     }
     started = time.monotonic()
-    status_code, error = _post(subscription.url, body, headers, _timeout())
+    refusal = _address_refusal(subscription.url)
+    status_code, error = (None, refusal) if refusal else _post(subscription.url, body, headers, _timeout())
     duration_ms = int((time.monotonic() - started) * 1000)
     ok = webhook_rules.delivered(status_code)
     with transaction.atomic():

@@ -53,3 +53,13 @@ def test_only_2xx_answers_count_as_delivered():
     assert [webhook_rules.delivered(c) for c in (None, 199, 200, 204, 299, 300, 302, 404, 500)] == [
         False, False, True, True, True, False, False, False, False,
     ]  # fmt: skip
+
+
+def test_only_public_addresses_count_as_public():
+    public = ["203.0.114.1", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"]
+    private = [
+        "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "::1",  # noqa: S104
+        "fe80::1%eth0", "fd00::1", "224.0.0.1", "::ffff:127.0.0.1", "203.0.113.5", "not-an-address",
+    ]  # fmt: skip
+    assert [webhook_rules.address_public(a) for a in public] == [True] * 4
+    assert [webhook_rules.address_public(a) for a in private] == [False] * len(private)

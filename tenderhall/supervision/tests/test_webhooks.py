@@ -299,3 +299,23 @@ def test_a_subscription_that_cannot_be_served_does_not_stop_the_others():
     broken.refresh_from_db()
     assert broken.cursor == 0
     assert not WebhookDelivery.objects.filter(subscription=broken).exists()
+
+
+def test_in_production_a_receiver_on_a_private_address_is_not_called(settings):
+    # given production mode, where receivers must be on public addresses, and a receiver on loopback
+    settings.TENDERHALL_MODE = "production"
+    world = make_world()
+    with receiver(200) as hook:
+        subscribe(world, hook.url, types=["document"])
+        # when
+        assert webhooks_deliver_due(LATER) == 2
+    # then it was never called; each attempt records why
+    assert hook.received == []
+    errors = list(WebhookAttempt.objects.values_list("status_code", "error"))
+    assert errors == [(None, "address not allowed: 127.0.0.1 resolves to 127.0.0.1")] * 2
+    # and an operator can allow private receivers explicitly
+    settings.TENDERHALL_WEBHOOK_PRIVATE_ADDRESSES = True
+    with receiver(200) as allowed:
+        subscribe(world, allowed.url, types=["document"])
+        webhooks_deliver_due(LATER)
+    assert len(allowed.received) == 2
