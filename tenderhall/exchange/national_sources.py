@@ -1,6 +1,6 @@
-"""Rows of the national data spec's datasets from the platform's public records (published tenders and
-notices, published opening records). Contracts come from the evaluation app through
-:data:`CONTRACT_SOURCES`; until it registers one, the 合同 dataset is empty (never made up)."""
+"""Rows of the national data spec's datasets from the platform's public records: published tenders and
+notices, published opening records (opening app), and contracts of awarded tenders (evaluation app, through
+:data:`CONTRACT_SOURCES`). Where no record exists, no row is made."""
 
 from __future__ import annotations
 
@@ -21,9 +21,6 @@ from tenderhall.registry.choices import EntityKind
 from tenderhall.registry.models import MarketEntity
 
 Row = dict[str, str]
-# Callables the evaluation app registers: each yields 合同 rows (fields of DATASETS["contract"]) of a tender.
-CONTRACT_SOURCES: list[Callable[[Tender], Iterator[Row]]] = []
-# Chinese whatever the language of the command: the data spec is written in Chinese.
 SECTOR_ZH: dict[str, str] = {
     Sector.WORKS: "工程建设",
     Sector.PROCUREMENT: "政府采购",
@@ -198,6 +195,41 @@ def result_notice_rows() -> Iterator[Row]:
         yield _notice_base(notice, sections)
 
 
+def evaluation_contract_rows(tender: Tender) -> Iterator[Row]:
+    """合同 from the evaluation app's contracts, once the tender's result notice is published."""
+    try:
+        contract_model = apps.get_model("evaluation", "Contract")
+    except LookupError:
+        return
+    if not Notice.objects.filter(tender=tender, kind="result", published_at__isnull=False).exists():
+        return
+    contracts = contract_model.objects.filter(award__evaluation__lot__tender=tender).select_related(
+        "award__evaluation__lot", "award__winner__entity"
+    )
+    tenderee = tender.project.tenderee
+    for contract in contracts.order_by("award__evaluation__lot__code"):
+        lot, winner = contract.award.evaluation.lot, contract.award.winner.entity
+        yield {
+            "CONTRACT_CODE": f"{lot.code}-{contract.pk}",
+            "BID_SECTION_CODE": lot.code,
+            "TENDER_PROJECT_CODE": tender.code,
+            "CONTRACT_NAME": f"{lot.name}合同",
+            "TENDERER_NAME": tenderee.name,
+            "TENDERER_CODE": org_code(tenderee),
+            "WIN_BIDDER_NAME": winner.name,
+            "WIN_BIDDER_CODE": org_code(winner),
+            "CONTRACT_AMOUNT": spec_amount(contract.amount),
+            **MONEY,
+            "TIME_LIMIT": str(contract.duration_days) if contract.duration_days else "",
+            "SIGN_TIME": spec_datetime(contract.signed_on),
+        }
+
+
+# Where 合同 rows come from: the evaluation app's contracts; another source may be added (or replace it).
+CONTRACT_SOURCES: list[Callable[[Tender], Iterator[Row]]] = [evaluation_contract_rows]
+
+
+# Chinese whatever the language of the command: the data spec is written in Chinese.
 def contract_rows() -> Iterator[Row]:
     for source in CONTRACT_SOURCES:
         for tender in _one_by_one():

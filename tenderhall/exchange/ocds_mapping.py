@@ -368,6 +368,10 @@ def _notice(state: dict[str, Any], change: Change, notice_url: str) -> list[str]
     )
     if d.get("opened_bids") is not None:
         _opening(state, Change(change.index, change.at, ChangeKind.OPENING, {"bids": d["opened_bids"]}))
+    awarded = [
+        _award(state, Change(change.index, award.get("date") or change.at, ChangeKind.AWARD, award))
+        for award in d.get("awards") or ()
+    ]
     if d["kind"] == "termination" and d.get("reason"):
         state["tender"]["statusDetails"] = f"{STATUS_LABEL['cancelled']}：{d['reason']}"
     if d["kind"] == "amendment" and d.get("corrects") is not None and not d.get("clarification"):
@@ -380,6 +384,8 @@ def _notice(state: dict[str, Any], change: Change, notice_url: str) -> list[str]
             }
         )
         return ["tenderAmendment"]
+    if awarded:
+        return sorted({tag for tags in awarded for tag in tags})
     if d["kind"] in ("candidates", "result") and not state.get("awards"):
         return ["tenderUpdate"]
     return [NOTICE_TAG.get(d["kind"], "tenderUpdate")]

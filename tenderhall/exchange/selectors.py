@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from tenderhall.core.errors import InvalidInput, NotFound
 from tenderhall.exchange import conf
 from tenderhall.exchange.ocds_merge import compile_releases
-from tenderhall.exchange.sources import PUBLIC_EVENTS, public_tenders, tender_releases
+from tenderhall.exchange.sources import PUBLIC_EVENTS, public_tenders, tender_of_leaf, tender_releases
 from tenderhall.ledger.models import Leaf
 from tenderhall.procedures.models import Tender
 
@@ -130,7 +130,7 @@ def releases_in_period(
     releases_of: dict[str, dict[int, dict[str, Any]] | None] = {}
     found: list[tuple[int, dict[str, Any]]] = []
     for leaf in leaves.order_by("index").iterator(chunk_size=LEAF_BATCH):
-        tender_key = json.loads(bytes(leaf.data)).get("subjects", {}).get("tender")
+        tender_key = tender_of_leaf(json.loads(bytes(leaf.data)))
         if tender_key is None:
             continue
         if tender_key not in releases_of:

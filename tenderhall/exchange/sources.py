@@ -61,6 +61,7 @@ PUBLIC_EVENTS = TENDER_EVENTS | {
     "procedures:notice:published",
     "procedures:clarification:published",
     "procedures:document:uploaded",
+    "evaluation:contract:recorded",
 }
 
 # Awards and contracts: callables the evaluation app registers, each giving a tender's award or contract
@@ -160,6 +161,43 @@ class _Rows:
         return {c.notice_id for c in self.clarifications.values() if c.notice_id is not None}
 
 
+def _evaluation_model(name: str) -> Any:
+    try:
+        return apps.get_model("evaluation", name)
+    except LookupError:
+        return None
+
+
+def awards_published(notice: Notice) -> list[dict[str, Any]]:
+    """The awards a result notice (中标结果公告) made public: each lot's winner as decided by then."""
+    award_model = _evaluation_model("Award")
+    if award_model is None or notice.published_at is None:
+        return []
+    awards = award_model.objects.filter(
+        evaluation__lot__tender=notice.tender_id, decided_at__lte=notice.published_at
+    ).select_related("winner__entity", "evaluation__lot")
+    return [
+        {
+            "id": f"award-{award.evaluation.lot.code}",
+            "lot": award.evaluation.lot.code,
+            "title": award.evaluation.lot.name,
+            "supplier": org_of(award.winner.entity),
+            "value": award.winner.price,
+            "duration_days": award.winner.duration_days,
+            "date": award.decided_at,
+        }
+        for award in awards.order_by("evaluation__lot__code")
+    ]
+
+
+def _contract_keys(tender: Tender) -> list[str]:
+    contract_model = _evaluation_model("Contract")
+    if contract_model is None:
+        return []
+    ids = contract_model.objects.filter(award__evaluation__lot__tender=tender).values_list("pk", flat=True)
+    return [f"contract:{pk}" for pk in ids]
+
+
 def tender_changes(tender: Tender) -> list[Change]:
     """The tender's public changes in ledger order."""
     rows = _Rows(
@@ -173,12 +211,14 @@ def tender_changes(tender: Tender) -> list[Change]:
         *(f"notice:{pk}" for pk in rows.notices),
         *(f"clarification:{pk}" for pk in rows.clarifications),
         *(f"document:{pk}" for pk in documents),
+        *_contract_keys(tender),
     ]
     leaves = Leaf.objects.filter(record_key__in=keys, event_type__in=PUBLIC_EVENTS).order_by("index")
     changes: list[Change] = []
     for leaf in leaves:
         event = _leaf_event(leaf)
-        if event.get("subjects", {}).get("tender") != str(tender.pk):
+        subjects = event.get("subjects", {})
+        if subjects.get("tender", str(tender.pk)) != str(tender.pk):
             continue
         change = _change(rows, leaf, event)
         if change is not None:
@@ -198,6 +238,8 @@ def _change(rows: _Rows, leaf: Leaf, event: dict[str, Any]) -> Change | None:
         return _notice_change(rows, leaf, event)
     if kind == "procedures:clarification:published":
         return _clarification_change(rows, leaf, event)
+    if kind == "evaluation:contract:recorded":
+        return _contract_change(rows, leaf, event)
     # a document added after publication; those uploaded before it are in the published record
     sha256 = event.get("hashes", {}).get("sha256", "").removeprefix("sha256:")
     name = event.get("data", {}).get("name", "")
@@ -229,6 +271,8 @@ def _notice_change(rows: _Rows, leaf: Leaf, event: dict[str, Any]) -> Change | N
     }
     if notice.kind == "opening_record":
         details["opened_bids"] = opened_bids(notice)
+    if notice.kind == "result":
+        details["awards"] = awards_published(notice)
     return Change(leaf.index, leaf.appended_at, ChangeKind.NOTICE, details)
 
 
@@ -245,6 +289,47 @@ def _clarification_change(rows: _Rows, leaf: Leaf, event: dict[str, Any]) -> Cha
         "deadline_after": data.get("deadline_after"),
     }
     return Change(leaf.index, leaf.appended_at, ChangeKind.CLARIFICATION, details)
+
+
+def _contract_change(rows: _Rows, leaf: Leaf, event: dict[str, Any]) -> Change | None:
+    """A signed contract, public once its award is (the tender's result notice is out)."""
+    contract_model = _evaluation_model("Contract")
+    if contract_model is None:
+        return None
+    contract = (
+        contract_model.objects.filter(pk=int(event["subjects"]["contract"]))
+        .select_related("award__evaluation__lot")
+        .first()
+    )
+    result_out = any(n.kind == "result" for n in rows.notices.values())
+    if contract is None or not result_out:
+        return None
+    lot = contract.award.evaluation.lot
+    details = {
+        "id": f"contract-{lot.code}",
+        "award_id": f"award-{lot.code}",
+        "title": f"{lot.name}合同",
+        "value": contract.amount,
+        "duration_days": contract.duration_days,
+        "signed_at": contract.signed_on,
+    }
+    return Change(leaf.index, leaf.appended_at, ChangeKind.CONTRACT, details)
+
+
+def tender_of_leaf(event: dict[str, Any]) -> str | None:
+    """The tender a public leaf belongs to (its ``tender`` subject, or through its contract)."""
+    subjects = event.get("subjects", {})
+    if "tender" in subjects:
+        return str(subjects["tender"])
+    contract_model = _evaluation_model("Contract")
+    if "contract" in subjects and contract_model is not None:
+        tender_id = (
+            contract_model.objects.filter(pk=int(subjects["contract"]))
+            .values_list("award__evaluation__lot__tender_id", flat=True)
+            .first()
+        )
+        return None if tender_id is None else str(tender_id)
+    return None
 
 
 def notice_url() -> str:

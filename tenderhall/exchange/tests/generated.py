@@ -16,6 +16,7 @@ from django.db import transaction
 from tenderhall.accounts.models import User
 from tenderhall.accounts.tests.factories import make_user
 from tenderhall.bids.models import Bid
+from tenderhall.evaluation.models import Award, Contract, EvaluatedBid, Evaluation
 from tenderhall.ledger.services import LedgerEvent, ledger_append_batch
 from tenderhall.opening.models import OpenedBid, OpeningSession
 from tenderhall.procedures.models import Clarification, Lot, Notice, Project, Tender
@@ -208,6 +209,8 @@ class Generator:
                     clarification=str(clarification.pk),
                 ),
             ]
+        if case.ending == "awarded":
+            return self._awarded(tender, lots, deadline)
         if case.ending in ("failed", "opened"):
             bids = [
                 self._bid(lots[0], bidder, deadline)
@@ -256,6 +259,62 @@ class Generator:
             return events
         return []
 
+    def _awarded(self, tender: Tender, lots: list[Lot], deadline: datetime) -> list[LedgerEvent]:
+        """Every lot awarded to the first bidder, the result notice, then each lot's contract."""
+        decided = deadline + timedelta(days=10)
+        events = []
+        contracts = []
+        for i, lot in enumerate(lots):
+            evaluation = Evaluation.objects.create(
+                lot=lot, method="lowest_price", config={}, created_by=self.user, created_at=deadline
+            )
+            bid = self._bid(lot, self.bidders[0], deadline)
+            winner = EvaluatedBid.objects.create(
+                evaluation=evaluation,
+                bid=bid,
+                entity=self.bidders[0],
+                price=Decimal("990000.00") + i,
+                duration_days=75,
+            )
+            award = Award.objects.create(
+                evaluation=evaluation,
+                winner=winner,
+                decided_by=self.user,
+                decided_at=decided,
+                contract_due_at=decided + timedelta(days=30),
+            )
+            events.append(self._event("evaluation:award:decided", tender, decided, award=str(award.pk)))
+            contracts.append(
+                Contract.objects.create(
+                    award=award,
+                    amount=Decimal("990000.00") + i,
+                    duration_days=75,
+                    signed_on=decided + timedelta(days=7),
+                    sha256="1" * 64,
+                    late=False,
+                    recorded_by=self.user,
+                    recorded_at=decided + timedelta(days=8),
+                )
+            )
+        notice = self._notice(tender, "result", decided)
+        events += [
+            self._event("procedures:tender:awarded", tender, decided, {"to": "awarded"}),
+            self._event(
+                "procedures:notice:published", tender, decided, {"kind": "result"}, notice=str(notice.pk)
+            ),
+        ]
+        for contract in contracts:
+            events.append(
+                LedgerEvent(
+                    "evaluation:contract:recorded",
+                    {"contract": str(contract.pk)},
+                    {},
+                    None,
+                    contract.recorded_at,
+                )
+            )
+        return events
+
     def _bid(self, lot: Lot, bidder: MarketEntity, deadline: datetime) -> Bid:
         return Bid.objects.create(
             lot=lot,
@@ -280,4 +339,5 @@ ALL_CASES = (
     Case(ending="failed"),
     Case(ending="clarified"),
     Case(ending="opened", lots=2),
+    Case(ending="awarded", lots=2),
 )

@@ -16,7 +16,7 @@ import pytest
 from tenderhall.exchange import sources, validation
 from tenderhall.exchange.export import ocds_export
 from tenderhall.exchange.ocds_mapping import Change, ChangeKind
-from tenderhall.exchange.selectors import all_records, all_releases
+from tenderhall.exchange.selectors import all_records, all_releases, releases_in_period
 from tenderhall.exchange.tests.generated import ALL_CASES, PERSON_ID, Case, Generator
 from tenderhall.exchange.tests.support import NOW, PREFIX
 from tenderhall.procedures.models import Tender
@@ -245,3 +245,33 @@ def test_all_releases_is_lazy_one_tender_at_a_time() -> None:
     first = next(stream)
     assert first["tag"] == ["planning", "tender"]
     assert len(list(all_records())) == 3
+
+
+def test_an_awarded_tender_publishes_its_awards_with_the_result_notice_then_each_contract() -> None:
+    # given a tender of two lots awarded to one bidder, its result notice, then a contract per lot
+    generator = Generator(at=NOW)
+    tender = generator.tender(Case(ending="awarded", lots=2))
+    package = exported(records=True)
+    assert validation.package_errors(package) == []
+    (record,) = [r for r in package["records"] if r["ocid"] == f"{PREFIX}-{tender.code}"]
+    # then the awards come with the result notice, each contract with its own release
+    tags = [r["tag"] for r in record["releases"]]
+    assert tags == [["planning", "tender"], ["tenderUpdate"], ["award"], ["contract"], ["contract"]]
+    compiled = record["compiledRelease"]
+    codes = [f"{tender.code}001", f"{tender.code}002"]
+    winner = sources.org_of(generator.bidders[0])
+    assert [
+        (a["id"], a["relatedLots"], a["suppliers"], a["value"]["amount"]) for a in compiled["awards"]
+    ] == [
+        (f"award-{codes[0]}", [codes[0]], [winner.reference()], 990000),
+        (f"award-{codes[1]}", [codes[1]], [winner.reference()], 990001),
+    ]
+    assert [(c["id"], c["awardID"], c["value"]["amount"], c["period"]) for c in compiled["contracts"]] == [
+        (f"contract-{codes[0]}", f"award-{codes[0]}", 990000, {"durationInDays": 75}),
+        (f"contract-{codes[1]}", f"award-{codes[1]}", 990001, {"durationInDays": 75}),
+    ]
+    assert compiled["tender"]["status"] == "complete"
+    assert "supplier" in next(p for p in compiled["parties"] if p["id"] == winner.party_id)["roles"]
+    # and the period listing finds the contracts' releases through their contract
+    page = releases_in_period(since=None, until=None, cursor=None, limit=500)
+    assert [r["tag"] for r in page.releases if r["ocid"] == f"{PREFIX}-{tender.code}"] == tags

@@ -57,7 +57,7 @@ def test_every_dataset_of_the_demo_data_and_the_edge_cases_keeps_the_field_forma
     assert counts["project"] == published.values("project").distinct().count()
     assert counts["section"] == sum(t.lots.count() for t in published)
     assert counts["opening_record"] == 3  # the generated opening record; the demo opening is not recorded yet
-    assert counts["contract"] == 0  # no contract source until the evaluation app registers one
+    assert counts["contract"] == 2  # the generated awarded tender's two lots
     notices = Notice.objects.filter(published_at__isnull=False, tender__published_at__isnull=False)
     assert (
         counts["tender_notice"]
