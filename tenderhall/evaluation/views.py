@@ -81,6 +81,7 @@ def evaluation_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     at_work = (
         member is not None
         and member.status == MemberStatus.DECLARED
+        and member.submitted_at is None
         and tender.status == TenderStatus.EVALUATION
         and evaluation.status == EvaluationStatus.SCORING
     )
