@@ -1,0 +1,217 @@
+"""The first full journey: a works tender published with signed documents, three bids sealed with real CMS
+(the platform's client and the openssl command line), opened by their bidders at the deadline, then the
+committee drawn from a verifiable seed, the declarations signed, the scoring, the signed report, the
+candidates' publicity, the award and the contract — and `tenderhall ledger verify` recomputes every leaf.
+
+The steps before the evaluation come from the opening's test scene (services with real keys); from the
+evaluation on, people act in the browser (one expert, the agency, the tenderee) or over the API with their
+tokens (the other experts, the contract), and every signature is made with openssl or the CMS builder.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.test import Client
+
+from tenderhall.accounts.choices import Scope
+from tenderhall.accounts.models import User
+from tenderhall.accounts.tests.factories import bearer, make_user
+from tenderhall.core import clock
+from tenderhall.evaluation import draw
+from tenderhall.evaluation.models import Committee, Contract, EvaluatedBid, Evaluation, Member, Publicity
+from tenderhall.evaluation.tests.support import expert_csv
+from tenderhall.opening import sessions
+from tenderhall.opening.tests.scene import DEADLINE, open_at_deadline
+from tenderhall.procedures.models import Tender
+from tenderhall.procedures.tests.support import Signer, accept_for_user, make_signer
+from tenderhall.registry.tests.factories import uscc
+from tests.browser.test_tender_journey import ShiftedClock, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+AT_OPENING = DEADLINE + timedelta(minutes=5)
+API = "/api/v1/evaluation"
+SCORES = {0: ("38", "15"), 1: ("45", "18"), 2: ("41", "16")}  # tech of 50, biz of 20, by bid order
+
+
+def api(user: User, now: Any) -> dict[str, str]:
+    return bearer(user, Scope.PROCEDURES_READ, Scope.PROCEDURES_WRITE, now=now)
+
+
+def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(
+    browser: Any, live_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a published tender, three sealed bids opened by their bidders, and the opening record
+    opening = open_at_deadline(tmp_path, sealers=("client", "openssl", "client"))
+    for bidder in opening.bidders:
+        sessions.content_key_submit(
+            actor=bidder.user, bid_id=bidder.bid.pk, content_key=bidder.content_key(), now=AT_OPENING
+        )
+    agency, tenderee = opening.parties.agency_user, opening.parties.tenderee_user
+    sessions.record_publish(actor=agency, tender_id=opening.tender.pk, now=AT_OPENING + timedelta(minutes=1))
+    shifted = ShiftedClock(AT_OPENING + timedelta(minutes=10))
+    monkeypatch.setattr(clock, "now", shifted.now)
+    base, http = live_server.url, Client()
+
+    # and: a pool of seven experts with accounts and signing certificates, imported by the operator
+    experts: dict[str, tuple[User, Signer]] = {}
+    rows = []
+    for n in range(7):
+        user = make_user(two_factor=True)
+        signer = make_signer(common_name=user.full_name, serial_number=f"EXPJ{n:04d}", now=DEADLINE)
+        accept_for_user(signer, user=user, now=DEADLINE)
+        code = f"J{n + 1:03d}"
+        experts[code] = (user, signer)
+        rows.append(
+            {"code": code, "full_name": user.full_name, "username": user.username, "specialties": "A0101",
+             "region_code": "110101", "employer_identifier": uscc(9000 + n, region="110100"),
+             "title": "高级工程师"}
+        )  # fmt: skip
+    imported = http.post(
+        f"{API}/experts/import",
+        {"file": SimpleUploadedFile("pool.csv", expert_csv(rows))},
+        headers=api(opening.parties.operator, shifted.now()),
+    )
+    assert imported.json() == {"created": 7, "updated": 0}
+
+    # when: the agency sets up the evaluation (comprehensive scoring) and draws a committee of five
+    lot = opening.tender.lots.get()
+    config = {
+        "method": "comprehensive", "price_weight": "0.30",
+        "factors": [{"code": "tech", "name": "技术方案", "weight": "0.50", "full": "50"},
+                    {"code": "biz", "name": "商务条款", "weight": "0.20", "full": "20"}],
+    }  # fmt: skip
+    made = http.post(
+        f"{API}/lots/{lot.pk}/evaluation",
+        config,
+        content_type="application/json",
+        headers=api(agency, shifted.now()),
+    )
+    assert made.status_code == 201, made.content
+    evaluation_id = made.json()["id"]
+    assert Tender.objects.get(pk=opening.tender.pk).status == "evaluation"
+    created = http.post(
+        f"{API}/evaluations/{evaluation_id}/committee",
+        {"specialty": "A01", "experts": 5},
+        content_type="application/json",
+        headers=api(agency, shifted.now()),
+    ).json()
+    record = http.post(
+        f"{API}/committees/{created['committee_id']}/draw", headers=api(agency, shifted.now())
+    ).json()
+    assert record["seed"] is None
+    assert len(record["drawn"]) == 5
+
+    # and: the first drawn expert declares, scores and hands in in the browser; the others over the API
+    bids = list(EvaluatedBid.objects.filter(evaluation_id=evaluation_id).order_by("bid__submitted_at"))
+    first_code, *other_codes = record["drawn"]
+    user, signer = experts[first_code]
+    page = browser.new_context(locale="zh-CN", accept_downloads=True).new_page()
+    sign_in(page, base, user.username, shifted, user.totp_secret)
+    page.goto(f"{base}/evaluation/{evaluation_id}/")
+    with page.expect_download() as download:
+        page.click("#declaration a:has-text('下载承诺书')")
+    (tmp_path / "d.p7s").write_bytes(signer.openssl(Path(download.value.path()).read_bytes()))
+    page.set_input_files("#declaration #id_signature", str(tmp_path / "d.p7s"))
+    page.click("#declaration button:has-text('签署并确认参加')")
+    page.wait_for_selector("text=承诺书已验签，席位已确认。")
+    for code in other_codes:
+        other, other_signer = experts[code]
+        text = http.get(
+            f"{API}/evaluations/{evaluation_id}/declaration", headers=api(other, shifted.now())
+        ).content
+        declared = http.post(
+            f"{API}/evaluations/{evaluation_id}/declaration",
+            {"signature": SimpleUploadedFile("d.p7s", other_signer.openssl(text))},
+            headers=api(other, shifted.now()),
+        )
+        assert declared.json()["status"] == "declared", declared.content
+    page.reload()
+    for index, bid in enumerate(bids):
+        page.fill(f"#bid-{bid.pk} input[name=score-tech]", SCORES[index][0])
+        page.fill(f"#bid-{bid.pk} input[name=score-biz]", SCORES[index][1])
+        page.click(f"#bid-{bid.pk} button:has-text('保存')")
+        page.wait_for_selector("text=已保存。")
+    page.click("#submit button")
+    page.wait_for_selector("#submitted")
+    for code in other_codes:
+        other = experts[code][0]
+        for index, bid in enumerate(bids):
+            for factor, value in zip(("tech", "biz"), SCORES[index], strict=True):
+                put = http.put(
+                    f"{API}/evaluations/{evaluation_id}/bids/{bid.pk}/scores",
+                    {"factor": factor, "value": value},
+                    content_type="application/json",
+                    headers=api(other, shifted.now()),
+                )
+                assert put.status_code == 204, put.content
+        assert (
+            http.post(
+                f"{API}/evaluations/{evaluation_id}/submit", headers=api(other, shifted.now())
+            ).status_code
+            == 200
+        )
+
+    # and: the agency concludes and makes the report in the browser; every member signs the PDF with openssl
+    office = browser.new_context(locale="zh-CN").new_page()
+    sign_in(office, base, agency.username, shifted, agency.totp_secret)
+    office.goto(f"{base}/evaluation/{evaluation_id}/")
+    office.click("#conclude")
+    office.wait_for_selector("text=评审结果已汇总。")
+    office.click("#make-report")
+    office.wait_for_selector("text=评标报告已生成，待评标委员会成员签名。")
+    for code in record["drawn"]:
+        member, member_signer = experts[code]
+        report = http.get(f"{API}/evaluations/{evaluation_id}/report", headers=api(member, shifted.now()))
+        pdf = report.getvalue()
+        signed = http.post(
+            f"{API}/evaluations/{evaluation_id}/report/signatures",
+            {"signature": SimpleUploadedFile("r.p7s", member_signer.openssl(pdf))},
+            headers=api(member, shifted.now()),
+        )
+        assert signed.status_code == 201, signed.content
+    office.reload()
+    office.click("#publish-candidates")
+    office.wait_for_selector("text=中标候选人已公示。")
+    assert office.locator("#tender-status").inner_text() == "公示中"
+
+    # and: after the publicity the tenderee awards the first-ranked candidate and records the contract
+    shifted.jump(Publicity.objects.get().ends_at + timedelta(hours=1) - shifted.now())
+    owner = browser.new_context(locale="zh-CN").new_page()
+    sign_in(owner, base, tenderee.username, shifted, tenderee.totp_secret or None)
+    owner.goto(f"{base}/evaluation/{evaluation_id}/")
+    owner.click("#award-form button")
+    owner.wait_for_selector("text=已确定中标人，中标结果已公告。")
+    winner = EvaluatedBid.objects.get(
+        pk=(Evaluation.objects.get(pk=evaluation_id).results or {})["candidates"][0]
+    )
+    shifted.jump(timedelta(days=7))  # the contract is signed a week after the award
+    contract = http.post(
+        f"{API}/evaluations/{evaluation_id}/contract",
+        {"document": SimpleUploadedFile("合同.pdf", b"%PDF-1.7 contract"), "amount": str(winner.price),
+         "signed_on": (shifted.now() - timedelta(minutes=1)).isoformat(),
+         "duration_days": str(winner.duration_days)},
+        headers=api(tenderee, shifted.now()),
+    )  # fmt: skip
+    assert contract.status_code == 201, contract.content
+
+    # then: the tender is contracted, the contract matches the winning bid, the draw redoes from its seed,
+    # and the whole log verifies against the database and the stored files
+    assert Tender.objects.get(pk=opening.tender.pk).status == "contracted"
+    assert Contract.objects.get().differences == []
+    # the second bid (9,120,500.50, the lowest) with the best technical score is first
+    assert winner.bid_id == opening.bidders[1].bid.pk
+    public = http.get(f"{API}/committees/{created['committee_id']}/draw").json()
+    assert (
+        draw.draw(bytes.fromhex(public["seed"]), public["eligible"], 5) == public["drawn"] == record["drawn"]
+    )
+    assert Member.objects.filter(committee=Committee.objects.get(), status="declared").count() == 5
+    out = io.StringIO()
+    call_command("ledger", "verify", stdout=out)
+    assert out.getvalue().rstrip().endswith("OK: the log verifies"), out.getvalue()
