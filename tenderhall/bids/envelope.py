@@ -42,6 +42,17 @@ from cryptography.hazmat.primitives import padding as symmetric_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tenderhall.core.der import (
+    CONTEXT_0_CONSTRUCTED,
+    CONTEXT_0_PRIMITIVE,
+    OID,
+    SEQUENCE,
+    SET,
+    der_children,
+    der_element,
+    der_encode,
+    der_whole,
+)
 from tenderhall.core.errors import DomainError
 
 # A bid of hundreds of MB is possible (drawings, scans); anything beyond this is refused before parsing.
@@ -385,7 +396,7 @@ def _escape_dn_value(value: str) -> str:
 class _Envelope:
     info: EnvelopeInfo
     iv: bytes  # CBC IV or GCM nonce
-    ciphertext: bytes = field(repr=False)
+    ciphertext: bytes | memoryview = field(repr=False)
     mac: bytes | None  # GCM tag
     aad: bytes | None  # DER of the authenticated attributes as a SET OF (RFC 5083 §2.2)
 
@@ -398,8 +409,9 @@ def _parse(data: bytes, *, max_size: int) -> _Envelope:
             details={"size": len(data), "max_size": max_size},
         )
     _check_framing(data)
+    hollow = _hollow(data)
     try:
-        content_info = asn1_cms.ContentInfo.load(data, strict=True)
+        content_info = asn1_cms.ContentInfo.load(hollow[0] if hollow else data, strict=True)
         outer_type = content_info["content_type"].dotted
     except _PARSE_ERRORS:
         raise _not_cms() from None
@@ -412,7 +424,11 @@ def _parse(data: bytes, *, max_size: int) -> _Envelope:
             details={"content_type": outer_type},
         )
     try:
-        return _parse_enveloped(content_info, authenticated=outer_type == ID_AUTH_ENVELOPED_DATA)
+        return _parse_enveloped(
+            content_info,
+            authenticated=outer_type == ID_AUTH_ENVELOPED_DATA,
+            ciphertext=hollow[1] if hollow else None,
+        )
     except _PARSE_ERRORS as error:
         raise EnvelopeRefused(
             "The envelope is not well-formed CMS.",
@@ -421,7 +437,40 @@ def _parse(data: bytes, *, max_size: int) -> _Envelope:
         ) from None
 
 
-def _parse_enveloped(content_info: asn1_cms.ContentInfo, *, authenticated: bool) -> _Envelope:
+def _hollow(data: bytes) -> tuple[bytes, memoryview] | None:
+    """The envelope with its encrypted content emptied, and a view of that content: asn1crypto then parses
+    kilobytes instead of copying megabytes (tenderhall.core.der). None when the envelope is not the plain
+    DER the walk reads (BER from ``openssl cms -encrypt -stream``, for one): it is parsed whole instead."""
+    view = memoryview(data)
+    outer = der_whole(view, SEQUENCE)
+    info = der_children(view, outer) if outer is not None else None
+    if not info or len(info) != 2 or info[0].tag != OID or info[1].tag != CONTEXT_0_CONSTRUCTED:
+        return None
+    inner = der_element(view, info[1].start, info[1].end)
+    children = der_children(view, inner) if inner is not None and inner.tag == SEQUENCE else None
+    if inner is None or inner.end != info[1].end or children is None:
+        return None
+    # the (auth)encryptedContentInfo: the first SEQUENCE after the recipientInfos SET
+    after = next((i + 1 for i, child in enumerate(children) if child.tag == SET), len(children))
+    if after >= len(children) or children[after].tag != SEQUENCE:
+        return None
+    encrypted = children[after]
+    parts = der_children(view, encrypted)
+    if parts is None or len(parts) != 3 or parts[2].tag != CONTEXT_0_PRIMITIVE:
+        return None
+    empty = der_encode(
+        SEQUENCE, bytes(view[parts[0].offset : parts[1].end]) + bytes([CONTEXT_0_PRIMITIVE, 0])
+    )
+    body = bytes(view[children[0].offset : encrypted.offset]) + empty + bytes(view[encrypted.end : inner.end])
+    rebuilt = bytes(view[info[0].offset : info[0].end]) + der_encode(
+        CONTEXT_0_CONSTRUCTED, der_encode(SEQUENCE, body)
+    )
+    return der_encode(SEQUENCE, rebuilt), view[parts[2].start : parts[2].end]
+
+
+def _parse_enveloped(
+    content_info: asn1_cms.ContentInfo, *, authenticated: bool, ciphertext: memoryview | None = None
+) -> _Envelope:
     content = content_info["content"]
     content["version"].native  # noqa: B018  # parse now: a broken version is malformed
     aad: bytes | None = None
@@ -454,21 +503,21 @@ def _parse_enveloped(content_info: asn1_cms.ContentInfo, *, authenticated: bool)
             "The envelope holds no encrypted content (a detached envelope); upload the whole envelope.",
             reason=Reason.CONTENT_MISSING,
         )
-    ciphertext = encrypted_content.native
-    if name.endswith("-cbc") and (not ciphertext or len(ciphertext) % _CBC_BLOCK):
+    payload: bytes | memoryview = encrypted_content.native if ciphertext is None else ciphertext
+    if name.endswith("-cbc") and (not payload or len(payload) % _CBC_BLOCK):
         raise EnvelopeRefused(
-            f"The encrypted content is {len(ciphertext)} bytes, not a whole number of AES blocks.",
+            f"The encrypted content is {len(payload)} bytes, not a whole number of AES blocks.",
             reason=Reason.MALFORMED,
-            details={"encrypted_content_length": len(ciphertext)},
+            details={"encrypted_content_length": len(payload)},
         )
     info = EnvelopeInfo(
         kind="auth_enveloped" if authenticated else "enveloped",
         content_encryption=name,
         recipients=recipients,
         content_type=content_type.dotted,
-        encrypted_content_length=len(ciphertext),
+        encrypted_content_length=len(payload),
     )
-    return _Envelope(info=info, iv=iv, ciphertext=ciphertext, mac=mac, aad=aad)
+    return _Envelope(info=info, iv=iv, ciphertext=payload, mac=mac, aad=aad)
 
 
 def _content_encryption(

@@ -37,6 +37,17 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from tenderhall.bids.envelope import DEFAULT_MAX_SIZE, envelope_decrypt
+from tenderhall.core.der import (
+    CONTEXT_0_CONSTRUCTED,
+    OCTET_STRING,
+    OID,
+    SEQUENCE,
+    Element,
+    der_children,
+    der_element,
+    der_encode,
+    der_whole,
+)
 from tenderhall.core.errors import DomainError
 
 BID_JSON = "bid.json"
@@ -209,69 +220,21 @@ def _verify(
 
 # --- the DER walk that finds the content without copying it ----------------------------------------------
 
-_SEQUENCE, _OID, _OCTET_STRING, _EXPLICIT_0 = 0x30, 0x06, 0x04, 0xA0
 
-
-def _header(data: memoryview, position: int, end: int) -> tuple[int, int, int] | None:
-    """(tag, start of the value, end of the value) of the DER element at ``position``; None for anything
-    but a one-byte tag with a definite length inside ``end``."""
-    if position + 2 > end:
-        return None
-    tag, first = data[position], data[position + 1]
-    if tag & 0x1F == 0x1F or first == 0x80:  # a multi-byte tag, or BER's indefinite length
-        return None
-    start = position + 2
-    if first & 0x80:
-        count = first & 0x7F
-        if count > 4 or start + count > end:
-            return None
-        length = int.from_bytes(data[start : start + count], "big")
-        start += count
-    else:
-        length = first
-    return (tag, start, start + length) if start + length <= end else None
-
-
-def _children(data: memoryview, start: int, end: int) -> list[tuple[int, int, int, int]] | None:
-    """(tag, element start, value start, value end) of each child between ``start`` and ``end``."""
-    children = []
-    position = start
-    while position < end:
-        header = _header(data, position, end)
-        if header is None:
-            return None
-        children.append((header[0], position, header[1], header[2]))
-        position = header[2]
-    return children
-
-
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(encoded)]) + encoded
-
-
-def _der(tag: int, value: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(value)) + value
-
-
-def _signed_children(data: memoryview) -> tuple[int, list[tuple[int, int, int, int]]] | None:
-    """The end of the SignedData in ``data`` (bare, or inside a ContentInfo) and its children."""
-    outer = _header(data, 0, len(data))
-    if outer is None or outer[0] != _SEQUENCE or outer[2] != len(data):
-        return None
-    children = _children(data, outer[1], outer[2])
-    if not children or children[0][0] != _OID:
-        return (outer[2], children) if children is not None else None
+def _signed_children(data: memoryview) -> tuple[Element, list[Element]] | None:
+    """The SignedData in ``data`` (bare, or inside a ContentInfo) and its children."""
+    outer = der_whole(data, SEQUENCE)
+    children = der_children(data, outer) if outer is not None else None
+    if outer is None or not children or children[0].tag != OID:
+        return (outer, children) if outer is not None and children is not None else None
     # a ContentInfo: the SignedData is inside its [0]
-    if len(children) != 2 or children[1][0] != _EXPLICIT_0:
+    if len(children) != 2 or children[1].tag != CONTEXT_0_CONSTRUCTED:
         return None
-    inner = _header(data, children[1][2], children[1][3])
-    if inner is None or inner[0] != _SEQUENCE or inner[2] != children[1][3]:
+    inner = der_element(data, children[1].start, children[1].end)
+    if inner is None or inner.tag != SEQUENCE or inner.end != children[1].end:
         return None
-    children = _children(data, inner[1], inner[2])
-    return (inner[2], children) if children is not None else None
+    children = der_children(data, inner)
+    return (inner, children) if children is not None else None
 
 
 def _hollow(plaintext: bytes) -> tuple[bytes, memoryview] | None:
@@ -279,22 +242,22 @@ def _hollow(plaintext: bytes) -> tuple[bytes, memoryview] | None:
     content; None when the structure is not the plain DER this walk reads (the caller parses it whole)."""
     data = memoryview(plaintext)
     found = _signed_children(data)
-    if found is None or len(found[1]) < 4 or found[1][2][0] != _SEQUENCE:
+    if found is None or len(found[1]) < 4 or found[1][2].tag != SEQUENCE:
         return None
-    end, children = found
-    encap = _children(data, children[2][2], children[2][3])
-    if encap is None or len(encap) != 2 or encap[0][0] != _OID or encap[1][0] != _EXPLICIT_0:
+    signed, children = found
+    encap = der_children(data, children[2])
+    if encap is None or len(encap) != 2 or encap[0].tag != OID or encap[1].tag != CONTEXT_0_CONSTRUCTED:
         return None
-    octets = _header(data, encap[1][2], encap[1][3])
-    if octets is None or octets[0] != _OCTET_STRING or octets[2] != encap[1][3]:
+    octets = der_element(data, encap[1].start, encap[1].end)
+    if octets is None or octets.tag != OCTET_STRING or octets.end != encap[1].end:
         return None
-    empty_encap = _der(_SEQUENCE, bytes(data[encap[0][1] : encap[0][3]]) + _der(_EXPLICIT_0, b"\x04\x00"))
+    empty = der_encode(CONTEXT_0_CONSTRUCTED, der_encode(OCTET_STRING, b""))
     body = (
-        bytes(data[children[0][1] : children[1][3]])  # version, digestAlgorithms
-        + empty_encap
-        + bytes(data[children[3][1] : end])  # certificates, crls, signerInfos
+        bytes(data[children[0].offset : children[1].end])  # version, digestAlgorithms
+        + der_encode(SEQUENCE, bytes(data[encap[0].offset : encap[0].end]) + empty)
+        + bytes(data[children[3].offset : signed.end])  # certificates, crls, signerInfos
     )
-    return _der(_SEQUENCE, body), data[octets[1] : octets[2]]
+    return der_encode(SEQUENCE, body), data[octets.start : octets.end]
 
 
 def _package(content: asn1_core.Asn1Value, attached: memoryview | None) -> bytes:
@@ -311,9 +274,9 @@ def _signer_certificate(
     sid = signer_info["sid"]
     for certificate in certificates:
         if sid.name == "issuer_and_serial_number":
-            if (
-                certificate.issuer == sid.chosen["issuer"]
-                and certificate.serial_number == sid.chosen["serial_number"].native
+            issuer = sid.chosen["issuer"]
+            if certificate.serial_number == sid.chosen["serial_number"].native and (
+                certificate.issuer.dump() == issuer.dump() or certificate.issuer == issuer  # RFC 5280 rules
             ):
                 return certificate
         elif certificate.key_identifier == sid.chosen.native:
