@@ -53,7 +53,8 @@ def access_user_for_operator(*, actor: User, user_id: int) -> User:
 
 
 def token_list_for_user(user: User) -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(user=user)
+    """The user's personal tokens; the keys of the client systems it owns are listed with each client."""
+    return ApiToken.objects.filter(user=user, client__isnull=True)
 
 
 def certificate_list_for_user(user: User) -> QuerySet[Certificate]:

@@ -460,3 +460,13 @@ def test_listing_ten_clients_with_their_keys_costs_six_queries_not_one_per_clien
     with django_assert_num_queries(6):
         response = Client().get(BASE, headers=world.headers["operator"])
     assert len(response.json()) == 10
+
+
+@pytest.mark.django_db
+def test_a_client_key_is_listed_with_its_client_not_among_the_owners_personal_tokens():
+    world = make_world()
+    personal = Client().get("/api/v1/accounts/tokens", headers=world.headers["owner"], REMOTE_ADDR=INSIDE)
+    assert personal.status_code == 200
+    listed = {token["id"] for token in personal.json()}
+    assert world.key.pk not in listed
+    assert listed  # the owner's own personal token (the one this request used) is there
