@@ -24,6 +24,7 @@ from tenderhall.accounts.demo_ca import demo_ca_load_or_create
 from tenderhall.accounts.models import Certificate, RoleGrant, User
 from tenderhall.core import clock
 from tenderhall.core.codes import org_code_check_char, resident_id_check_char, uscc_check_char
+from tenderhall.evaluation import demo as evaluation_demo
 from tenderhall.portal.demo_opening import DemoBidder, demo_opening_start
 from tenderhall.portal.demo_tender import demo_tender_publish
 from tenderhall.procedures.calendar import CalendarDataMissing
@@ -37,6 +38,16 @@ REGION = "420100"  # a real GB/T 2260 city code, so the codes validate; every na
 
 # The bidders' demo certificates date from before the demo tender's bids.
 CERTIFICATES_ISSUED_BEFORE = timedelta(days=45)
+# With --evaluations: one tender at each evaluation stage, named after a place in the demo city.
+EVALUATION_STAGES = (
+    (evaluation_demo.Stage.DRAWN, "东湖中学体育馆"),
+    (evaluation_demo.Stage.SCORING, "青山区人民医院门诊楼"),
+    (evaluation_demo.Stage.REPORTED, "汉正街地下通道"),
+    (evaluation_demo.Stage.PUBLICITY, "沙湖公园步道"),
+    (evaluation_demo.Stage.AWARDED, "江汉路步行街"),
+    (evaluation_demo.Stage.CONTRACTED, "光谷第三小学教学楼"),
+)
+EVALUATION_PRICES = ("10688000.00", "10450500.00", "10925000.00")
 
 
 def uscc(authority_category: str, org_body: str) -> str:
@@ -163,6 +174,12 @@ USERS = (
         "bidder4", "李德胜", resident_id("420103", "19750808", "019"), "13800000011", Role.BIDDER, "shop"
     ),
     DemoUser("expert1", "郑文博", resident_id("420102", "19700525", "013"), "13800000008", Role.EXPERT, None),
+    DemoUser("expert2", "钱思远", resident_id("420102", "19690314", "035"), "13800000022", Role.EXPERT, None),
+    DemoUser("expert3", "冯雅琴", resident_id("420103", "19720808", "042"), "13800000023", Role.EXPERT, None),
+    DemoUser("expert4", "蒋志强", resident_id("420104", "19680122", "051"), "13800000024", Role.EXPERT, None),
+    DemoUser("expert5", "韩晓东", resident_id("420105", "19750617", "063"), "13800000025", Role.EXPERT, None),
+    DemoUser("expert6", "曹丽华", resident_id("420106", "19710930", "074"), "13800000026", Role.EXPERT, None),
+    DemoUser("expert7", "彭建军", resident_id("420107", "19660405", "085"), "13800000027", Role.EXPERT, None),
     DemoUser(
         "official1",
         "何雨薇",
@@ -189,6 +206,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--code", metavar="USERNAME", help="print the current two-factor code of a demo user and exit"
         )
+        parser.add_argument(
+            "--evaluations",
+            action="store_true",
+            help="also leave a tender at each evaluation stage, from the drawn committee to the contract",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.TENDERHALL_MODE == "production":
@@ -209,6 +231,8 @@ class Command(BaseCommand):
         self._approve(entities, users["operator"], now)
         self._certificates(entities, users, now)
         self._tender(entities, users, now)
+        if options.get("evaluations"):
+            self._evaluations(entities, users, now)
         self._report(users)
 
     def _user(self, demo: DemoUser, now: Any) -> User:
@@ -312,6 +336,53 @@ class Command(BaseCommand):
             )
         except CalendarDataMissing as error:
             self.stdout.write(f"No demo tender: {error.message}")
+
+    def _evaluations(self, entities: dict[str, MarketEntity], users: dict[str, User], now: Any) -> None:
+        """One tender at each stage of the evaluation (tenderhall/evaluation/demo.py), opened from bids sealed
+        with the demo bidders' keys; the demo experts sign with keys kept next to the bidders'."""
+        ca = demo_ca_load_or_create(Path(settings.TENDERHALL_DATA_DIR) / "demo-ca", now=now)
+        keys = Path(settings.TENDERHALL_DATA_DIR) / "demo-keys"
+        experts = evaluation_demo.demo_expert_pool(
+            operator=users["operator"],
+            experts=[users[f"expert{n}"] for n in range(1, 8)],
+            ca=ca,
+            keys=keys,
+            now=now - CERTIFICATES_ISSUED_BEFORE + timedelta(days=1),
+        )
+        bidders = [
+            evaluation_demo.DemoKeys(users[name], entities[entity], keys / name)
+            for name, entity in (("bidder1", "builder"), ("bidder2", "roads"), ("bidder3", "equipment"))
+        ]
+        for stage, place in EVALUATION_STAGES:
+            published_at = now - timedelta(days=26 + evaluation_demo.demo_days_needed(stage))
+            try:
+                tender = demo_tender_publish(
+                    agency_user=users["agency"],
+                    agency=entities["agency"],
+                    tenderee=entities["school"],
+                    ca=ca,
+                    now=published_at,
+                    project_name=f"江城市{place}改造工程",
+                    tender_name=f"江城市{place}改造施工",
+                )
+            except CalendarDataMissing as error:
+                self.stdout.write(f"No demo evaluation: {error.message}")
+                return
+            if tender is None:
+                continue
+            recorded_at = evaluation_demo.demo_bids_opened(
+                tender=tender, agency_user=users["agency"], bidders=bidders, prices=EVALUATION_PRICES
+            )
+            evaluation_demo.demo_evaluate(
+                tender=tender,
+                stage=stage,
+                agency_user=users["agency"],
+                tenderee_user=users["tenderee"],
+                experts=experts,
+                start=recorded_at,
+                publicity_at=now - timedelta(days=1) if stage == evaluation_demo.Stage.PUBLICITY else None,
+            )
+            self.stdout.write(f"Demo evaluation at {stage}: {tender.name}")
 
     def _report(self, users: dict[str, User]) -> None:
         self.stdout.write(f"Demo data ready. Every demo user's password: {PASSWORD}")
