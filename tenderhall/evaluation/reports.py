@@ -26,7 +26,11 @@ from tenderhall.evaluation.choices import EvaluationStatus, MemberKind, MemberSt
 from tenderhall.evaluation.committees import verify_detached
 from tenderhall.evaluation.models import EvaluatedBid, Evaluation, Member, Report, ReportSignature
 from tenderhall.evaluation.selectors import access_evaluation_for_manager, access_member_seat
+from tenderhall.evaluation.transitions import tender_step
 from tenderhall.ledger.services import ledger_append
+from tenderhall.procedures import workflow
+from tenderhall.procedures.choices import TenderStatus
+from tenderhall.procedures.models import Tender
 
 METHOD_LABELS = {
     methods.Method.COMPREHENSIVE: "综合评分法",
@@ -170,6 +174,19 @@ def report_generate(*, actor: User, evaluation_id: int, now: datetime) -> Report
     return report
 
 
+def _fail_when_every_lot_failed(*, actor: User, evaluation: Evaluation, now: datetime) -> None:
+    """Every bid of every lot rejected (招标投标法 art. 42): the last signed report fails the tender."""
+    if evaluation.status != EvaluationStatus.FAILED:
+        return
+    tender = Tender.objects.select_for_update(of=("self",)).get(pk=evaluation.lot.tender_id)
+    lots = tender.lots.count()
+    failed = Evaluation.objects.filter(
+        lot__tender=tender, status=EvaluationStatus.FAILED, report__signed_at__isnull=False
+    ).count()
+    if failed == lots and tender.status == TenderStatus.EVALUATION:
+        tender_step(actor=actor, tender=tender, event=workflow.TenderEvent.FAIL, now=now)
+
+
 def report_sign(
     *, actor: User, evaluation_id: int, signature: bytes, dissent: str = "", now: datetime
 ) -> Report:
@@ -206,6 +223,7 @@ def report_sign(
             if evaluation.status == EvaluationStatus.CONCLUDED:
                 evaluation.status = EvaluationStatus.REPORTED
                 evaluation.save(update_fields=["status"])
+            _fail_when_every_lot_failed(actor=actor, evaluation=evaluation, now=now)
             dissents = ReportSignature.objects.filter(report=report).exclude(dissent="").count()
             ledger_append(
                 event_type="evaluation:report:signed",

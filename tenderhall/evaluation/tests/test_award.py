@@ -207,3 +207,35 @@ def test_candidates_wait_for_the_signed_report():
     with pytest.raises(award.AwardState, match="signed"):
         award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
     assert Tender.objects.get(pk=scene.tender.pk).status == TenderStatus.EVALUATION
+
+
+def test_when_every_bid_is_rejected_the_signed_report_fails_the_tender():
+    # given a committee whose majority rejects all three bids
+    scene = make_scene(experts=5)
+    set_up(scene)
+    committee = drawn_committee(scene)
+    declare_all(scene, committee)
+    members = seated(committee)
+    for bid in EvaluatedBid.objects.filter(evaluation=scene.ev):
+        for member in members[:3]:
+            workspace.compliance_mark(
+                actor=member.user,
+                evaluation_id=scene.ev.pk,
+                bid_id=bid.pk,
+                ground="not_responsive",
+                reason="未响应工期要求",
+                now=EVALUATION_AT,
+            )
+    score_all(scene, committee, {i: {"tech": ["40"] * 5, "biz": ["10"] * 5} for i in range(3)})
+    evaluation = workspace.evaluation_conclude(
+        actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT
+    )
+    assert (evaluation.status, (evaluation.results or {})["candidates"]) == (EvaluationStatus.FAILED, [])
+    # when every member signs the report
+    signed_report(scene, committee)
+    # then the tender has failed, with its workflow leaf, and no candidates can be published
+    assert Tender.objects.get(pk=scene.tender.pk).status == TenderStatus.FAILED
+    assert leaves("procedures:tender:failed")[0]["data"]["from"] == "evaluation"
+    with pytest.raises(award.AwardState):
+        award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
+    assert leaf_problems() == []
