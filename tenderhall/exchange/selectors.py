@@ -19,6 +19,7 @@ from tenderhall.ledger.models import Leaf
 from tenderhall.procedures.models import Tender
 
 MAX_PAGE = 500
+MAX_OCID = 200
 LEAF_BATCH = 1000
 
 
@@ -30,7 +31,7 @@ def access_tender_by_ocid(*, ocid: str) -> Tender:
     """The published tender of ``ocid`` (``<prefix>-<tender code>``); not found for any other, drafts too."""
     prefix = conf.ocid_prefix() + "-"
     tender = None
-    if ocid.startswith(prefix):
+    if ocid.startswith(prefix) and "\x00" not in ocid and len(ocid) <= MAX_OCID:
         tender = public_tenders().filter(code=ocid.removeprefix(prefix)).first()
     if tender is None:
         raise NotFound(
@@ -98,7 +99,7 @@ class ReleasePage:
 def _cursor_value(cursor: str | None) -> int:
     if not cursor:
         return -1
-    if not cursor.isdigit():
+    if not (cursor.isascii() and cursor.isdigit() and int(cursor) < 2**63):
         raise InvalidInput(
             gettext("The cursor is not one this API gave: pass next_cursor back as it came."),
             details={"fields": {"cursor": "invalid"}},

@@ -183,3 +183,19 @@ def test_the_period_is_half_open_and_bad_parameters_are_refused_with_a_stable_co
 def _get(path: str) -> tuple[int, Any]:
     response = Client().get(path.replace("+", "%2B"))
     return response.status_code, json.loads(response.content)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        (f"/api/v1/ocds/releases/{PREFIX}-%00", 404, "not_found"),
+        (f"/api/v1/ocds/records/{PREFIX}-{'9' * 5000}", 404, "not_found"),
+        ("/api/v1/ocds/releases?cursor=%C2%B2", 422, "invalid_input"),
+        (f"/api/v1/ocds/releases?cursor={2**63}", 422, "invalid_input"),
+        (f"/api/v1/ocds/releases?limit={10**30}", 422, "invalid_input"),
+        ("/api/v1/ocds/releases?since=99999-01-01T00:00:00Z", 422, "invalid_input"),
+    ],
+)
+def test_malformed_requests_get_a_4xx_with_a_stable_code(path: str, status: int, code: str) -> None:
+    response = Client().get(path)
+    assert (response.status_code, json.loads(response.content)["code"]) == (status, code)

@@ -16,6 +16,7 @@ from django.test import Client
 
 from tenderhall.accounts.models import User
 from tenderhall.exchange import validation
+from tenderhall.exchange.national_sources import ROWS
 from tenderhall.exchange.ocds_merge import compile_releases
 from tenderhall.exchange.selectors import all_records, all_releases
 from tenderhall.exchange.tests.support import (
@@ -28,6 +29,8 @@ from tenderhall.exchange.tests.support import (
     tick,
     use_clock,
 )
+from tenderhall.opening.sessions import opening_windows_close_due, record_publish
+from tenderhall.portal.demo_opening import TENDER_NAME
 from tenderhall.procedures import services
 from tenderhall.procedures.clarifications import clarification_publish
 from tenderhall.procedures.models import Tender
@@ -288,3 +291,42 @@ def test_export_ocds_with_nothing_public_fails_and_leaves_no_file(tmp_path: Any)
     with pytest.raises(CommandError, match="Nothing exported"):
         call_command("export-ocds", "--output", str(out / "ocds.json"), stderr=io.StringIO())
     assert list(out.iterdir()) == []
+
+
+def test_the_demo_opening_record_publishes_each_opened_bid_with_bidder_price_and_outcome() -> None:
+    # given the demo tender at its opening: the first bidder decrypted, the window then closed on the others
+    demo_data()
+    tender = Tender.objects.get(name=TENDER_NAME)
+    before = releases_of(tender)
+    assert all("details" not in r.get("bids", {}) for r in before)  # no bidder before the record
+    session = tender.opening
+    later = session.decryption_until + timedelta(seconds=1)
+    Clock.moment = later
+    opening_windows_close_due(now=later)
+    # when the agency publishes the opening record
+    record_publish(actor=User.objects.get(username="agency"), tender_id=tender.pk, now=later)
+    # then one more release, of the record's notice, names every bid with its outcome
+    releases = releases_of(tender)
+    assert releases[: len(before)] == before
+    (record,) = releases[len(before) :]
+    builder, roads, equipment = (
+        entity(n) for n in ("江城建工集团有限公司", "恒远路桥建设有限公司", "明达机电设备有限公司")
+    )
+    details = {d["tenderers"][0]["name"]: (d["status"], d.get("value")) for d in record["bids"]["details"]}
+    assert details == {
+        builder.name: ("valid", {"amount": 11236800, "currency": "CNY"}),
+        roads.name: ("withdrawn", None),
+        equipment.name: ("withdrawn", None),
+    }
+    assert record["tender"]["numberOfTenderers"] == 3
+    assert {p["id"] for p in record["parties"] if "tenderer" in p["roles"]} == {
+        f"CN-SAIC-{e.identifier}" for e in (builder, roads, equipment)
+    }
+    assert record["tender"]["documents"][-1]["documentType"] == "bidders"
+    # and the national 开标记录 has the same three rows
+    rows = [r for r in ROWS["opening_record"]() if r["TENDER_PROJECT_CODE"] == tender.code]
+    assert [(r["BIDDER_NAME"], r["BID_PRICE"], r["DECRYPT_RESULT"]) for r in rows] == [
+        (builder.name, "11236800.00", "1"),
+        (roads.name, "", "2"),
+        (equipment.name, "", "2"),
+    ]
