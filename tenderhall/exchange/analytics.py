@@ -33,7 +33,7 @@ def compiled_releases(*, source: Source) -> Iterator[dict[str, Any]]:
         compiled_ocids.add(ocid)
         yield compile_releases(list(releases))
     # records whose publisher gave only the compiled release (its releases linked, not embedded)
-    for record in ImportedRecord.objects.exclude(compiled=None).order_by("ocid", "pk").iterator():
-        if record.ocid not in compiled_ocids and isinstance(record.compiled, dict):
-            compiled_ocids.add(record.ocid)
-            yield record.compiled
+    for imported in ImportedRecord.objects.exclude(compiled=None).order_by("ocid", "pk").iterator():
+        if imported.ocid not in compiled_ocids and isinstance(imported.compiled, dict):
+            compiled_ocids.add(imported.ocid)
+            yield imported.compiled
