@@ -15,4 +15,12 @@ urlpatterns = [
     path("<int:evaluation_id>/report", views.report_view, name="report"),
     path("<int:evaluation_id>/candidates", views.candidates_view, name="candidates"),
     path("<int:evaluation_id>/award", views.award_view, name="award"),
+    path("<int:evaluation_id>/report.pdf", views.report_download_view, name="report_download"),
+    path("<int:evaluation_id>/report/sign", views.report_sign_view, name="report_sign"),
+    path("clarifications/", views.clarification_list_view, name="clarifications"),
+    path(
+        "clarifications/<int:clarification_id>/answer",
+        views.clarification_answer_view,
+        name="clarification_answer",
+    ),
 ]

@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -112,6 +113,11 @@ def evaluation_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
         and not hasattr(evaluation, "award"),
         "publicity": publicity,
         "award": getattr(evaluation, "award", None),
+        "report": getattr(evaluation, "report", None),
+        "can_sign_report": member is not None
+        and member.status == MemberStatus.DECLARED
+        and hasattr(evaluation, "report")
+        and not hasattr(member, "report_signature"),
     }
     return render(request, "evaluation/evaluation.html", context)
 
@@ -269,3 +275,58 @@ def award_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
         )
 
     return perform(request, decide, done=_("已确定中标人，中标结果已公告。"), then=_back(evaluation_id))
+
+
+@login_required
+def report_download_view(request: HttpRequest, evaluation_id: int) -> HttpResponseBase:
+    try:
+        evaluation = selectors.access_report_for_viewer(viewer=_user(request), evaluation_id=evaluation_id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    return FileResponse(
+        evaluation.report.file.open("rb"),
+        content_type="application/pdf",
+        filename=f"report-{evaluation.lot.code}.pdf",
+    )
+
+
+@login_required
+@require_POST
+def report_sign_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    upload = request.FILES.get("signature")
+    signature = upload.read(MAX_SIGNATURE + 1) if upload is not None else b""
+    return perform(
+        request,
+        lambda: reports.report_sign(
+            actor=_user(request),
+            evaluation_id=evaluation_id,
+            signature=signature,
+            dissent=request.POST.get("dissent", ""),
+            now=clock.now(),
+        ),
+        done=_("评标报告已签名。"),
+        then=_back(evaluation_id),
+    )
+
+
+@login_required
+def clarification_list_view(request: HttpRequest) -> HttpResponse:
+    """The committee's written questions to the entities the person bids for, with an answer form each."""
+    clarifications = workspace.clarification_list_for_bidder(actor=_user(request))
+    return render(request, "evaluation/clarifications.html", {"clarifications": clarifications})
+
+
+@login_required
+@require_POST
+def clarification_answer_view(request: HttpRequest, clarification_id: int) -> HttpResponse:
+    return perform(
+        request,
+        lambda: workspace.clarification_answer(
+            actor=_user(request),
+            clarification_id=clarification_id,
+            answer=request.POST.get("answer", ""),
+            now=clock.now(),
+        ),
+        done=_("答复已提交。"),
+        then=redirect("evaluation:clarifications"),
+    )

@@ -115,3 +115,47 @@ def test_the_tenderee_awards_on_the_page_after_the_publicity(monkeypatch: pytest
     page.post(f"/evaluation/{scene.ev.pk}/award", {"bid": first})
     assert Award.objects.get().winner_id == first
     assert Tender.objects.get(pk=scene.tender.pk).status == TenderStatus.AWARDED
+
+
+def test_a_bidder_answers_a_clarification_and_members_sign_the_report_on_the_page():
+    # given a committee at work that asks the first bidder a question
+    scene = make_scene(experts=5)
+    set_up(scene)
+    committee = drawn_committee(scene)
+    declare_all(scene, committee)
+    member = seated(committee)[0]
+    bid = EvaluatedBid.objects.filter(evaluation=scene.ev, entity=scene.world.bidder_entity).get()
+    question = workspace.clarification_ask(
+        actor=member.user,
+        evaluation_id=scene.ev.pk,
+        bid_id=bid.pk,
+        question="请说明工期安排",
+        kind="general",
+        now=EVALUATION_AT,
+    )
+    # when the bidder answers on its page
+    page = client_for(scene.world.bidder)
+    assert "请说明工期安排" in page.get("/evaluation/clarifications/").content.decode()
+    assert (
+        "请说明工期安排"
+        not in client_for(scene.world.other_bidder).get("/evaluation/clarifications/").content.decode()
+    )
+    page.post(f"/evaluation/clarifications/{question.pk}/answer", {"answer": "工期180日历天，分三阶段。"})
+    question.refresh_from_db()
+    assert (question.answer, question.answered_by) == ("工期180日历天，分三阶段。", scene.world.bidder)
+    # and once concluded and reported, a member downloads the PDF and signs it on the page
+    score_all(scene, committee, {i: {"tech": ["40"] * 5, "biz": ["10"] * 5} for i in range(3)})
+    workspace.evaluation_conclude(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    reports.report_generate(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    seat = client_for(member.user)
+    pdf = b"".join(seat.get(f"/evaluation/{scene.ev.pk}/report.pdf").streaming_content)  # type: ignore[attr-defined]
+    assert pdf.startswith(b"%PDF-")
+    seat.post(
+        f"/evaluation/{scene.ev.pk}/report/sign",
+        {
+            "signature": SimpleUploadedFile("r.p7s", signer_for(scene, member.user).openssl(pdf)),
+            "dissent": "",
+        },
+    )
+    assert member.report_signature.signed_at == EVALUATION_AT
+    assert client_for(scene.world.bidder).get(f"/evaluation/{scene.ev.pk}/report.pdf").status_code == 404
