@@ -30,6 +30,7 @@ class Environment:
     allowed_hosts: tuple[str, ...]
     trusted_ca_files: tuple[Path, ...]
     demo_ca: bool
+    escrow_ca_file: Path | None
     https: bool
     ledger_origin: str
 
@@ -81,6 +82,9 @@ def read_environment(env: Mapping[str, str], *, base_dir: Path) -> Environment:
         allowed_hosts=_split(env.get("TENDERHALL_ALLOWED_HOSTS", default_hosts)),
         trusted_ca_files=tuple(Path(p) for p in _split(env.get("TENDERHALL_TRUSTED_CA_FILES"))),
         demo_ca=parse_bool("TENDERHALL_DEMO_CA", env.get("TENDERHALL_DEMO_CA"), default=not production),
+        escrow_ca_file=Path(env["TENDERHALL_ESCROW_CA_FILE"])
+        if env.get("TENDERHALL_ESCROW_CA_FILE")
+        else None,
         https=parse_bool("TENDERHALL_HTTPS", env.get("TENDERHALL_HTTPS"), default=production),
         ledger_origin=env.get("TENDERHALL_LEDGER_ORIGIN", "tenderhall.example/ledger"),
     )
@@ -118,6 +122,10 @@ def production_problems(environment: Environment) -> list[str]:
         for path in environment.trusted_ca_files
         if not path.is_file()
     )
+    if environment.escrow_ca_file is not None and not environment.escrow_ca_file.is_file():
+        problems.append(
+            f"TENDERHALL_ESCROW_CA_FILE names {environment.escrow_ca_file}, which does not exist."
+        )
     if not environment.https:
         problems.append("TENDERHALL_HTTPS must be on: production is served over HTTPS only.")
     return problems

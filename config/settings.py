@@ -16,6 +16,7 @@ TENDERHALL_MODE = ENV.mode
 TENDERHALL_DATA_DIR = ENV.data_dir
 TENDERHALL_TRUSTED_CA_FILES = ENV.trusted_ca_files
 TENDERHALL_DEMO_CA = ENV.demo_ca
+TENDERHALL_ESCROW_CA_FILE = ENV.escrow_ca_file
 TENDERHALL_LEDGER_ORIGIN = ENV.ledger_origin
 # The transparency log (docs/ledger.md). Key files default to DATA_DIR/ledger/.
 TENDERHALL_LEDGER_KEY_FILE = os.environ.get("TENDERHALL_LEDGER_KEY_FILE") or None

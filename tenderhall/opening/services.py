@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from tenderhall.accounts.choices import CertificateStatus, CertificateUsage, Role
 from tenderhall.accounts.models import Certificate, RoleGrant, User
 from tenderhall.accounts.selectors import user_has_role
-from tenderhall.accounts.trust import demo_ca_from_settings
+from tenderhall.accounts.trust import escrow_issuer_from_settings
 from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.ledger.services import ledger_append
@@ -61,6 +61,9 @@ def escrow_plan_set(
             raise PermissionDenied(gettext("The escrow officials are named before the tender is published."))
         if not procedure_rules(tender.procedure_type).escrow_opening_allowed:
             raise InvalidInput(gettext("This procedure type has no escrow opening."))
+        escrow_issuer_from_settings(
+            now=now
+        )  # refused now, not at publication, when no CA can certify the key
         officials = list(User.objects.filter(pk__in=set(official_ids)))
         if len(officials) != len(set(official_ids)) or not 2 <= k <= len(officials):
             raise InvalidInput(
@@ -104,7 +107,11 @@ def escrow_issue_on_publish(tender: Any, now: datetime) -> None:
             )
         certificates.append((str(official.pk), der))
     key = escrow_key_generate(
-        tender_code=tender.code, ca=demo_ca_from_settings(now=now), officials=certificates, k=plan.k, now=now
+        tender_code=tender.code,
+        ca=escrow_issuer_from_settings(now=now),
+        officials=certificates,
+        k=plan.k,
+        now=now,
     )
     escrow = EscrowKey.objects.create(
         tender=tender,
