@@ -278,6 +278,40 @@ def _notify_results(evaluation: Evaluation, winner: EvaluatedBid, *, now: dateti
         clarifications.notify(users, tender=tender, text=text, now=now)
 
 
+def _contract_input(
+    *, amount: Decimal, duration_days: int | None, signed_on: datetime, now: datetime, document: bytes
+) -> Decimal:
+    """The contract's figures checked before anything is locked; the amount in yuan and fen."""
+    if not amount.is_finite() or not Decimal(0) < amount < Decimal(10) ** 18:
+        raise InvalidInput(
+            gettext("The contract amount must be a positive amount in yuan."),
+            details={"fields": {"amount": "range"}},
+        )
+    if signed_on.tzinfo is None:
+        raise InvalidInput(
+            gettext("Give the signing time with its time zone (e.g. 2026-05-11T10:30:00+08:00)."),
+            details={"fields": {"signed_on": "timezone"}},
+        )
+    if duration_days is not None and not 0 < duration_days < 100_000:
+        raise InvalidInput(
+            gettext("The duration is a number of days."), details={"fields": {"duration_days": "range"}}
+        )
+    amount = amount.quantize(Decimal("0.01"))
+    if amount <= 0:
+        raise InvalidInput(
+            gettext("The contract amount must be positive."), details={"fields": {"amount": "positive"}}
+        )
+    if not document:
+        raise InvalidInput(
+            gettext("Attach the signed contract document."), details={"fields": {"document": "required"}}
+        )
+    if signed_on > now:
+        raise InvalidInput(
+            gettext("The signing date cannot be in the future."), details={"fields": {"signed_on": "future"}}
+        )
+    return amount
+
+
 def contract_record(
     *,
     actor: User,
@@ -292,19 +326,9 @@ def contract_record(
     evaluation = Evaluation.objects.select_related("lot__tender__project").filter(pk=evaluation_id).first()
     if evaluation is None or not is_tenderee(actor, evaluation.lot.tender):
         raise NotFound(gettext("No such evaluation."))
-    amount = amount.quantize(Decimal("0.01"))
-    if amount <= 0:
-        raise InvalidInput(
-            gettext("The contract amount must be positive."), details={"fields": {"amount": "positive"}}
-        )
-    if not document:
-        raise InvalidInput(
-            gettext("Attach the signed contract document."), details={"fields": {"document": "required"}}
-        )
-    if signed_on > now:
-        raise InvalidInput(
-            gettext("The signing date cannot be in the future."), details={"fields": {"signed_on": "future"}}
-        )
+    amount = _contract_input(
+        amount=amount, duration_days=duration_days, signed_on=signed_on, now=now, document=document
+    )
     with transaction.atomic():
         tender = _lock(evaluation.lot.tender_id)
         award = (

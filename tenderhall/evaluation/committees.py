@@ -144,10 +144,20 @@ def evaluation_setup(*, actor: User, lot_id: int, config: dict[str, Any], now: d
             gettext("On the government procurement track scores are averaged without trimming."),
             details={"fields": {"aggregation": "procurement"}},
         )
+    try:
+        trim_from = int(str(config.get("trim_from", 5)))
+    except ValueError as error:
+        raise MethodInvalid(
+            gettext("trim_from is a number of members."), details={"fields": {"trim_from": "number"}}
+        ) from error
+    if not 3 <= trim_from <= 99:
+        raise MethodInvalid(
+            gettext("trim_from is 3 to 99 members."), details={"fields": {"trim_from": "range"}}
+        )
     stored = {
         **methods.config_to_data(parsed),
         "aggregation": aggregation,
-        "trim_from": int(config.get("trim_from", 5)),
+        "trim_from": trim_from,
     }
     with transaction.atomic():
         tender = (

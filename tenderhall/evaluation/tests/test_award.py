@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from tenderhall.evaluation.models import BondRefund, Committee, EvaluatedBid, Ev
 from tenderhall.evaluation.tests.support import (
     EVALUATION_AT,
     Scene,
+    counts,
     declare_all,
     drawn_committee,
     leaf_problems,
@@ -239,3 +241,38 @@ def test_when_every_bid_is_rejected_the_signed_report_fails_the_tender():
     with pytest.raises(award.AwardState):
         award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
     assert leaf_problems() == []
+
+
+BAD_CONTRACTS = [
+    ({"amount": Decimal(0)}, "amount"),
+    ({"amount": Decimal("1e19")}, "amount"),
+    ({"amount": Decimal("NaN")}, "amount"),
+    ({"signed_on": datetime(2026, 5, 1, 10, 0)}, "signed_on"),  # noqa: DTZ001  # a naive time, refused
+    ({"duration_days": 0}, "duration_days"),
+    ({"document": b""}, "document"),
+]
+
+
+def test_a_contract_with_bad_figures_is_refused_before_anything_is_written():
+    # given an awarded lot
+    scene = make_scene(experts=5)
+    committee = concluded(scene)
+    signed_report(scene, committee)
+    publicity = award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
+    after = publicity.ends_at + timedelta(hours=1)
+    winner = (Evaluation.objects.get(pk=scene.ev.pk).results or {})["candidates"][0]
+    award.award_decide(actor=scene.tenderee, evaluation_id=scene.ev.pk, bid_id=winner, now=after)
+    before = counts()
+    for change, field in BAD_CONTRACTS:
+        values: dict[str, Any] = {
+            "amount": Decimal(100),
+            "duration_days": 30,
+            "signed_on": after,
+            "document": b"x",
+        }
+        with pytest.raises(award.InvalidInput) as raised:
+            award.contract_record(
+                actor=scene.tenderee, evaluation_id=scene.ev.pk, now=after, **{**values, **change}
+            )
+        assert list(raised.value.details["fields"]) == [field], change
+    assert counts() == before
