@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tenderhall.bids.models import Bid
-from tenderhall.core.errors import NotFound
+from tenderhall.core.errors import InvalidInput, NotFound
 from tenderhall.evaluation import award, reports, workspace
 from tenderhall.evaluation.choices import EvaluationStatus
 from tenderhall.evaluation.models import BondRefund, Committee, EvaluatedBid, Evaluation, Report
@@ -243,7 +243,7 @@ def test_when_every_bid_is_rejected_the_signed_report_fails_the_tender():
     assert leaf_problems() == []
 
 
-BAD_CONTRACTS = [
+BAD_CONTRACTS: list[tuple[dict[str, Any], str]] = [
     ({"amount": Decimal(0)}, "amount"),
     ({"amount": Decimal("1e19")}, "amount"),
     ({"amount": Decimal("NaN")}, "amount"),
@@ -270,7 +270,7 @@ def test_a_contract_with_bad_figures_is_refused_before_anything_is_written():
             "signed_on": after,
             "document": b"x",
         }
-        with pytest.raises(award.InvalidInput) as raised:
+        with pytest.raises(InvalidInput) as raised:
             award.contract_record(
                 actor=scene.tenderee, evaluation_id=scene.ev.pk, now=after, **{**values, **change}
             )
