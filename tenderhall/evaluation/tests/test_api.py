@@ -482,3 +482,17 @@ def test_errors_come_back_with_their_stable_codes():
         headers=agency,
     )
     assert (response.status_code, response.json()["code"]) == (422, "method_invalid")
+
+
+def test_a_member_sees_the_bids_only_while_the_tender_is_being_evaluated():
+    # given a member at work, who sees the committee's three bids
+    scene = make_scene(experts=7)
+    ids = signed(scene)
+    member = ids["member"]
+    headers = bearer(member, Scope.PROCEDURES_READ, now=EVALUATION_AT)
+    assert len(Client().get(f"{BASE}/evaluations/{scene.ev.pk}/bids", headers=headers).json()) == 3
+    # when the candidates are published, the evaluation is over
+    award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
+    # then the same member is told "not found", like anyone else
+    response = Client().get(f"{BASE}/evaluations/{scene.ev.pk}/bids", headers=headers)
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
