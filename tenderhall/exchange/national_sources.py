@@ -185,14 +185,55 @@ def opening_record_rows() -> Iterator[Row]:
             }
 
 
+def published_org_code(name: str, identifier: object) -> str:
+    """The code of an entity named in a notice's data: its USCC if it is a registered organisation, never
+    a natural person's identity number (the notice data holds whatever identifier the entity has)."""
+    if not isinstance(identifier, str) or not identifier:
+        return ""
+    entity = MarketEntity.objects.filter(identifier=identifier, name=name).first()
+    return org_code(entity)
+
+
 def candidates_notice_rows() -> Iterator[Row]:
+    """One row per candidate of each lot as the publicity notice published them (its data); a notice
+    without candidate data gives one notice-level row."""
     for notice, sections in _notices(("candidates",)):
-        yield _notice_base(notice, sections)
+        base = _notice_base(notice, sections)
+        publicity = notice.data.get("publicity") or {}
+        base["PUBLICITY_START_TIME"] = _spec_iso(publicity.get("starts_at"))
+        base["PUBLICITY_END_TIME"] = _spec_iso(publicity.get("ends_at"))
+        rows = [
+            {
+                **base,
+                "BID_SECTION_CODE": str(lot.get("lot", "")),
+                "WIN_CANDIDATE_ORDER": str(candidate.get("rank", "")),
+                "WIN_CANDIDATE_NAME": str(candidate.get("bidder", "")),
+                "WIN_CANDIDATE_CODE": published_org_code(
+                    str(candidate.get("bidder", "")), candidate.get("identifier")
+                ),
+                "BID_PRICE": spec_amount(candidate.get("price")),
+            }
+            for lot in notice.data.get("candidates") or ()
+            for candidate in lot.get("candidates") or ()
+        ]
+        yield from rows or [base]
 
 
 def result_notice_rows() -> Iterator[Row]:
+    """One row per awarded lot as the result notice published it (its data); else one notice-level row."""
     for notice, sections in _notices(("result",)):
-        yield _notice_base(notice, sections)
+        base = _notice_base(notice, sections)
+        rows = [
+            {
+                **base,
+                "BID_SECTION_CODE": str(award.get("lot", "")),
+                "WIN_BIDDER_NAME": str(award.get("winner", "")),
+                "WIN_BIDDER_CODE": published_org_code(str(award.get("winner", "")), award.get("identifier")),
+                "WIN_BID_PRICE": spec_amount(award.get("price")),
+            }
+            for award in notice.data.get("awards") or ()
+        ]
+        yield from rows or [base]
 
 
 def evaluation_contract_rows(tender: Tender) -> Iterator[Row]:

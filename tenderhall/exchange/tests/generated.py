@@ -296,7 +296,61 @@ class Generator:
                     recorded_at=decided + timedelta(days=8),
                 )
             )
-        notice = self._notice(tender, "result", decided)
+        publicized = deadline + timedelta(days=5)
+        self.person = self.person or entity("张三", person=True, by=self.user, at=publicized)
+        candidates = self._notice(
+            tender,
+            "candidates",
+            publicized,
+            publicity={
+                "starts_at": publicized.isoformat(),
+                "ends_at": (publicized + timedelta(days=3)).isoformat(),
+            },
+            candidates=[
+                {
+                    "lot": lot.code,
+                    "candidates": [
+                        {
+                            "rank": 1,
+                            "bidder": self.bidders[0].name,
+                            "identifier": self.bidders[0].identifier,
+                            "price": "990000.00",
+                        },
+                        {
+                            "rank": 2,
+                            "bidder": self.person.name,
+                            "identifier": self.person.identifier,
+                            "price": "995000.00",
+                        },
+                    ],
+                }
+                for lot in lots
+            ],
+        )
+        notice = self._notice(
+            tender,
+            "result",
+            decided,
+            awards=[
+                {
+                    "lot": lot.code,
+                    "winner": self.bidders[0].name,
+                    "identifier": self.bidders[0].identifier,
+                    "price": f"{990000 + i}.00",
+                }
+                for i, lot in enumerate(lots)
+            ],
+        )
+        events.insert(
+            0,
+            self._event(
+                "procedures:notice:published",
+                tender,
+                publicized,
+                {"kind": "candidates"},
+                notice=str(candidates.pk),
+            ),
+        )
         events += [
             self._event("procedures:tender:awarded", tender, decided, {"to": "awarded"}),
             self._event(

@@ -256,7 +256,14 @@ def test_an_awarded_tender_publishes_its_awards_with_the_result_notice_then_each
     (record,) = [r for r in package["records"] if r["ocid"] == f"{PREFIX}-{tender.code}"]
     # then the awards come with the result notice, each contract with its own release
     tags = [r["tag"] for r in record["releases"]]
-    assert tags == [["planning", "tender"], ["tenderUpdate"], ["award"], ["contract"], ["contract"]]
+    assert tags == [
+        ["planning", "tender"],
+        ["tenderUpdate"],  # the candidates' publicity: a document, not awards
+        ["tenderUpdate"],  # awarded
+        ["award"],  # the result notice with the awards
+        ["contract"],
+        ["contract"],
+    ]
     compiled = record["compiledRelease"]
     codes = [f"{tender.code}001", f"{tender.code}002"]
     winner = sources.org_of(generator.bidders[0])

@@ -63,7 +63,8 @@ def test_every_dataset_of_the_demo_data_and_the_edge_cases_keeps_the_field_forma
         counts["tender_notice"]
         == notices.filter(kind__in=("tender", "prequalification", "amendment")).count()
     )
-    assert counts["candidates_notice"] == notices.filter(kind="candidates").count()
+    assert counts["candidates_notice"] == 4  # the awarded case: two lots, two candidates each
+    assert counts["result_notice"] == 2  # one row per awarded lot
 
 
 def test_the_demo_tender_rows_read_as_the_spec_writes_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,3 +163,35 @@ def test_field_problems_names_each_broken_format(field: str, value: str, problem
     (found,) = field_problems(DATASETS["project"], row)
     assert found.startswith(field)
     assert found.endswith(problem)
+
+
+def test_candidates_and_results_are_rows_per_candidate_and_per_award_without_identity_numbers() -> None:
+    generator = Generator(at=NOW)
+    tender = generator.tender(next(c for c in ALL_CASES if c.ending == "awarded"))
+    candidates = [r for r in ROWS["candidates_notice"]() if r["TENDER_PROJECT_CODE"] == tender.code]
+    winner = generator.bidders[0]
+    assert [
+        (
+            r["BID_SECTION_CODE"][-3:],
+            r["WIN_CANDIDATE_ORDER"],
+            r["WIN_CANDIDATE_NAME"],
+            r["WIN_CANDIDATE_CODE"],
+        )
+        for r in candidates
+    ] == [
+        ("001", "1", winner.name, winner.identifier),
+        ("001", "2", "张三", ""),  # a natural person: named, never their identity number
+        ("002", "1", winner.name, winner.identifier),
+        ("002", "2", "张三", ""),
+    ]
+    (period,) = {(r["PUBLICITY_START_TIME"], r["PUBLICITY_END_TIME"]) for r in candidates}
+    assert int(period[1][:8]) - int(period[0][:8]) == 3  # three days of publicity, same month
+    assert period[0][8:] == period[1][8:]
+    results = [r for r in ROWS["result_notice"]() if r["TENDER_PROJECT_CODE"] == tender.code]
+    assert [(r["BID_SECTION_CODE"][-3:], r["WIN_BIDDER_CODE"], r["WIN_BID_PRICE"]) for r in results] == [
+        ("001", winner.identifier, "990000.00"),
+        ("002", winner.identifier, "990001.00"),
+    ]
+    for key, rows in (("candidates_notice", candidates), ("result_notice", results)):
+        for row in rows:
+            assert field_problems(DATASETS[key], row) == []
