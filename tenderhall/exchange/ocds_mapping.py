@@ -309,10 +309,12 @@ def _document(
 def _set_status(state: dict[str, Any], status: str) -> None:
     state["tender"]["status"] = TENDER_STATUS[status]
     state["tender"]["statusDetails"] = STATUS_LABEL[status]
-    if status in ("cancelled", "failed"):
-        ocds = "cancelled" if status == "cancelled" else "unsuccessful"
-        for lot in state["tender"]["lots"]:
-            lot["status"] = ocds
+    lot_status = {"cancelled": "cancelled", "failed": "unsuccessful", "awarded": "complete"}.get(status)
+    if status in ("contracted", "closed"):
+        lot_status = "complete"
+    for lot in state["tender"]["lots"] if lot_status else ():
+        if lot["status"] == "active":  # a lot that failed on its own stays so
+            lot["status"] = lot_status
 
 
 def _status(state: dict[str, Any], change: Change, memory: dict[str, str]) -> list[str]:
@@ -368,6 +370,9 @@ def _notice(state: dict[str, Any], change: Change, notice_url: str) -> list[str]
     )
     if d.get("opened_bids") is not None:
         _opening(state, Change(change.index, change.at, ChangeKind.OPENING, {"bids": d["opened_bids"]}))
+    for lot in state["tender"]["lots"]:
+        if lot["id"] in (d.get("failed_lots") or ()):
+            lot["status"] = "unsuccessful"  # too few bids of its own at the opening (流标)
     awarded = [
         _award(state, Change(change.index, award.get("date") or change.at, ChangeKind.AWARD, award))
         for award in d.get("awards") or ()

@@ -198,6 +198,16 @@ def _contract_keys(tender: Tender) -> list[str]:
     return [f"contract:{pk}" for pk in ids]
 
 
+def failed_lots(notice: Notice) -> list[str]:
+    """The lots that failed at the opening of the record ``notice`` published (too few bids of their own)."""
+    try:
+        lot_model = apps.get_model("opening", "OpeningLot")
+    except LookupError:
+        return []
+    failed = lot_model.objects.filter(session__record_notice=notice, failed=True)
+    return sorted(failed.values_list("lot__code", flat=True))
+
+
 def tender_changes(tender: Tender) -> list[Change]:
     """The tender's public changes in ledger order."""
     rows = _Rows(
@@ -271,6 +281,7 @@ def _notice_change(rows: _Rows, leaf: Leaf, event: dict[str, Any]) -> Change | N
     }
     if notice.kind == "opening_record":
         details["opened_bids"] = opened_bids(notice)
+        details["failed_lots"] = failed_lots(notice)
     if notice.kind == "result":
         details["awards"] = awards_published(notice)
     return Change(leaf.index, leaf.appended_at, ChangeKind.NOTICE, details)

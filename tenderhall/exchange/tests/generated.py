@@ -18,7 +18,7 @@ from tenderhall.accounts.tests.factories import make_user
 from tenderhall.bids.models import Bid
 from tenderhall.evaluation.models import Award, Contract, EvaluatedBid, Evaluation
 from tenderhall.ledger.services import LedgerEvent, ledger_append_batch
-from tenderhall.opening.models import OpenedBid, OpeningSession
+from tenderhall.opening.models import OpenedBid, OpeningLot, OpeningSession
 from tenderhall.procedures.models import Clarification, Lot, Notice, Project, Tender
 from tenderhall.procedures.rules import PROCEDURE_TYPES
 from tenderhall.registry.choices import EntityKind, EntityStatus
@@ -239,6 +239,13 @@ class Generator:
                 record_notice=notice,
                 recorded_at=recorded,
             )
+            for lot in lots:  # the first lot has the bids; any other fails on its own
+                OpeningLot.objects.create(
+                    session=session,
+                    lot=lot,
+                    bid_count=len(bids) if lot == lots[0] else 0,
+                    failed=lot != lots[0],
+                )
             for i, bid in enumerate(bids):
                 OpenedBid.objects.create(
                     session=session,

@@ -131,6 +131,7 @@ def test_the_opening_record_publishes_the_opened_bids_with_bidders_prices_and_ou
     assert {p["name"] for p in record["parties"] if "tenderer" in p["roles"]} == set(names)
     assert record["tender"]["documents"][-1]["documentType"] == "bidders"
     assert all("details" not in r.get("bids", {}) for r in releases[:-1])  # nothing of it before
+    assert [lot["status"] for lot in record["tender"]["lots"]] == ["active", "unsuccessful"]  # no bid: 流标
 
 
 def test_awards_and_contracts_come_through_the_award_source_interface(
@@ -278,6 +279,7 @@ def test_an_awarded_tender_publishes_its_awards_with_the_result_notice_then_each
         (f"contract-{codes[1]}", f"award-{codes[1]}", 990001, {"durationInDays": 75}),
     ]
     assert compiled["tender"]["status"] == "complete"
+    assert [lot["status"] for lot in compiled["tender"]["lots"]] == ["complete", "complete"]
     assert "supplier" in next(p for p in compiled["parties"] if p["id"] == winner.party_id)["roles"]
     # and the period listing finds the contracts' releases through their contract
     page = releases_in_period(since=None, until=None, cursor=None, limit=500)
