@@ -38,7 +38,7 @@ from tenderhall.procedures.choices import Sector
 from tenderhall.procedures.models import Clarification, Notice, Tender, TenderDocument
 from tenderhall.procedures.rules import PROCEDURE_TYPES
 from tenderhall.registry.choices import EntityKind
-from tenderhall.registry.models import MarketEntity
+from tenderhall.registry.models import EntityVersion, MarketEntity
 
 TENDER_EVENTS = frozenset(
     {
@@ -69,10 +69,19 @@ PUBLIC_EVENTS = TENDER_EVENTS | {
 AWARD_SOURCES: list[Callable[[Tender], list[Change]]] = []
 
 
-def org_of(entity: MarketEntity) -> Org:
-    """A natural person's identifier is an identity number: never published."""
-    uscc = "" if entity.kind == EntityKind.NATURAL_PERSON else entity.identifier
-    return Org(name=entity.name, uscc=uscc, number=entity.pk)
+def org_of(entity: MarketEntity, *, at: datetime | None = None) -> Org:
+    """The party as the entity's register version at ``at`` read (so that a later change of name does not
+    rewrite past releases); the current row without ``at`` or a version. A natural person's identifier is an
+    identity number: never published."""
+    name, kind, identifier = entity.name, entity.kind, entity.identifier
+    if at is not None:
+        version = EntityVersion.objects.filter(entity=entity, changed_at__lte=at).order_by("-version").first()
+        if version is not None:
+            name = str(version.snapshot.get("name") or name)
+            kind = str(version.snapshot.get("kind") or kind)
+            identifier = str(version.snapshot.get("identifier") or identifier)
+    uscc = "" if kind == EntityKind.NATURAL_PERSON else identifier
+    return Org(name=name, uscc=uscc, number=entity.pk)
 
 
 def public_tenders() -> QuerySet[Tender]:
@@ -97,8 +106,8 @@ def tender_facts(tender: Tender) -> TenderFacts:
         project_name=project.name,
         budget=project.budget,
         funding_source=project.funding_source,
-        buyer=org_of(project.tenderee),
-        agency=org_of(project.agency) if project.agency is not None else None,
+        buyer=org_of(project.tenderee, at=tender.published_at),
+        agency=org_of(project.agency, at=tender.published_at) if project.agency is not None else None,
         lots=tuple(
             LotFacts(code=lot.code, name=lot.name, estimate=lot.estimate, duration_days=lot.duration_days)
             for lot in tender.lots.order_by("code")
@@ -139,7 +148,7 @@ def opened_bids(notice: Notice) -> list[dict[str, Any]] | None:
         {
             "id": f"bid-{row.bid.token}",
             "lot": row.bid.lot.code,
-            "bidder": org_of(row.bid.entity),
+            "bidder": org_of(row.bid.entity, at=notice.published_at),
             "price": row.price,
             "duration_days": row.duration_days,
             "outcome": row.outcome,
@@ -181,7 +190,7 @@ def awards_published(notice: Notice) -> list[dict[str, Any]]:
             "id": f"award-{award.evaluation.lot.code}",
             "lot": award.evaluation.lot.code,
             "title": award.evaluation.lot.name,
-            "supplier": org_of(award.winner.entity),
+            "supplier": org_of(award.winner.entity, at=award.decided_at),
             "value": award.winner.price,
             "duration_days": award.winner.duration_days,
             "date": award.decided_at,

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tenderhall.accounts.choices import Role
+from tenderhall.accounts.tests.factories import make_user
 from tenderhall.exchange import sources, validation
 from tenderhall.exchange.export import ocds_export
 from tenderhall.exchange.ocds_mapping import Change, ChangeKind
@@ -20,6 +22,8 @@ from tenderhall.exchange.selectors import all_records, all_releases, releases_in
 from tenderhall.exchange.tests.generated import ALL_CASES, PERSON_ID, Case, Generator
 from tenderhall.exchange.tests.support import NOW, PREFIX
 from tenderhall.procedures.models import Tender
+from tenderhall.registry.services import entity_update
+from tenderhall.registry.tests.factories import make_entity
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +288,22 @@ def test_an_awarded_tender_publishes_its_awards_with_the_result_notice_then_each
     # and the period listing finds the contracts' releases through their contract
     page = releases_in_period(since=None, until=None, cursor=None, limit=500)
     assert [r["tag"] for r in page.releases if r["ocid"] == f"{PREFIX}-{tender.code}"] == tags
+
+
+def test_a_party_renamed_later_keeps_its_name_in_the_releases_made_before() -> None:
+    # given a tender published by a registered tenderee
+    owner = make_user(now=NOW - timedelta(days=1))
+    tenderee = make_entity(
+        registrant=owner, role=Role.TENDEREE, name="旧名称建设单位", now=NOW - timedelta(days=1)
+    )
+    generator = Generator(at=NOW)
+    generator.tenderee = tenderee
+    tender = generator.tender(Case(agency=False))
+    # when the tenderee changes its name afterwards
+    entity_update(
+        actor=owner, entity_id=tenderee.pk, changes={"name": "新名称建设单位"}, now=NOW + timedelta(days=2)
+    )
+    # then the release of the publication still names it as it was
+    (first,) = by_code(exported(), tender)
+    assert first["buyer"]["name"] == "旧名称建设单位"
+    assert first["parties"][0]["name"] == "旧名称建设单位"
