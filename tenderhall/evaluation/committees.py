@@ -53,6 +53,7 @@ from tenderhall.procedures.rules import Track, procedure_rules
 from tenderhall.registry.models import MarketEntity
 
 LARGE_PROCUREMENT = Decimal(10_000_000)  # 87号令 art. 47: 7 members or more from this budget on
+WORKS_MIN_YEARS = 8  # 招标投标法 art. 37(3): eight years in the field (and a senior title)
 
 
 class EvaluationExists(Conflict):
@@ -294,6 +295,7 @@ def draw_context(committee: Committee, *, now: datetime) -> draw.DrawContext:
     evaluation = committee.evaluation
     tender = evaluation.lot.tender
     project = tender.project
+    rules = procedure_rules(tender.procedure_type)
     bidders = set(evaluation.bids.values_list("entity__identifier", flat=True))
     side = {project.tenderee.identifier}
     if project.agency is not None:
@@ -321,6 +323,7 @@ def draw_context(committee: Committee, *, now: datetime) -> draw.DrawContext:
         pairing_counts=pairing,
         pairing_limit=committee.pairing_limit,
         refused=refused,
+        min_years=WORKS_MIN_YEARS if rules.track == Track.WORKS else 0,
     )
 
 
@@ -334,6 +337,7 @@ def expert_facts(expert: Expert) -> draw.ExpertFacts:
         conflicts=frozenset(expert.conflicts),
         available=expert.available and expert.user_id is not None,
         credit=expert.credit,
+        years=expert.years,
     )
 
 

@@ -21,6 +21,8 @@ Avoidance (回避) here is what the platform can decide from its data; each rule
 
 * ``specialty`` — the expert holds no category code under the committee's specialty (prefix match);
 * ``unavailable`` — the expert marked themself unavailable, or their credit is below the minimum;
+* ``unqualified`` — fewer years of practice than the track asks (8 on the tendering-law track, 招标投标法
+  art. 37(3));
 * ``bidder_employer`` — the expert works for a bidder or did within the last three years (政采条例 art. 9);
 * ``bidder_affiliate`` — the expert's employer is affiliated with a bidder: the same legal representative
   (条例 art. 34) or another declared control relationship;
@@ -47,6 +49,7 @@ SEED_BYTES = 32
 class Avoidance(StrEnum):
     SPECIALTY = "specialty"
     UNAVAILABLE = "unavailable"
+    UNQUALIFIED = "unqualified"
     BIDDER_EMPLOYER = "bidder_employer"
     BIDDER_AFFILIATE = "bidder_affiliate"
     TENDEREE_STAFF = "tenderee_staff"
@@ -75,6 +78,7 @@ class ExpertFacts:
     conflicts: frozenset[str] = frozenset()  # identifiers the expert declared a conflict with
     available: bool = True
     credit: int = 100
+    years: int = 99  # of practice in the field
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +95,7 @@ class DrawContext:
     pairing_limit: int | None = None
     refused: frozenset[str] = frozenset()  # codes that declined this committee for a conflict
     min_credit: int = 60
+    min_years: int = 0
 
 
 def avoidance_reasons(expert: ExpertFacts, context: DrawContext) -> list[Avoidance]:
@@ -100,6 +105,8 @@ def avoidance_reasons(expert: ExpertFacts, context: DrawContext) -> list[Avoidan
         reasons.append(Avoidance.SPECIALTY)
     if not expert.available or expert.credit < context.min_credit:
         reasons.append(Avoidance.UNAVAILABLE)
+    if expert.years < context.min_years:
+        reasons.append(Avoidance.UNQUALIFIED)
     if expert.employers & context.bidders:
         reasons.append(Avoidance.BIDDER_EMPLOYER)
     if expert.employers & (context.bidder_affiliates - context.bidders):

@@ -71,7 +71,7 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(
         rows.append(
             {"code": code, "full_name": user.full_name, "username": user.username, "specialties": "A0101",
              "region_code": "110101", "employer_identifier": uscc(9000 + n, region="110100"),
-             "title": "高级工程师"}
+             "title": "高级工程师", "years": "12"}
         )  # fmt: skip
     imported = http.post(
         f"{API}/experts/import",

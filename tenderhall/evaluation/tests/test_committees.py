@@ -86,6 +86,7 @@ def test_every_avoidance_rule_the_platform_knows_keeps_the_expert_out_of_the_eli
         "former_employer": add_experts(scene, 1, former_employers=world.other_bidder_entity.identifier)[0],
         "same_region": add_experts(scene, 1, region="420102")[0],
         "unavailable": add_experts(scene, 1, available="0")[0],
+        "unqualified": add_experts(scene, 1, years="7")[0],
         "specialty": add_experts(scene, 1, specialty="B0101")[0],
     }
     set_up(scene)
@@ -103,6 +104,7 @@ def test_every_avoidance_rule_the_platform_knows_keeps_the_expert_out_of_the_eli
         out["former_employer"]: ["bidder_employer"],
         out["same_region"]: ["same_region"],
         out["unavailable"]: ["unavailable"],
+        out["unqualified"]: ["unqualified"],
         out["specialty"]: ["specialty"],
     }
 

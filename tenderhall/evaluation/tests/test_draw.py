@@ -96,6 +96,8 @@ def expert(**overrides: object) -> ExpertFacts:
         ({"specialties": ("B01",)}, BASE, [Avoidance.SPECIALTY]),
         ({"available": False}, BASE, [Avoidance.UNAVAILABLE]),
         ({"credit": 59}, BASE, [Avoidance.UNAVAILABLE]),
+        ({"years": 7}, DrawContext(**{**BASE.__dict__, "min_years": 8}), [Avoidance.UNQUALIFIED]),
+        ({"years": 8}, DrawContext(**{**BASE.__dict__, "min_years": 8}), []),
         ({"employers": frozenset({"U11"})}, BASE, [Avoidance.BIDDER_EMPLOYER]),
         ({"employers": frozenset({"U12"})}, BASE, [Avoidance.BIDDER_AFFILIATE]),
         ({"employers": frozenset({"U20"})}, BASE, [Avoidance.TENDEREE_STAFF]),
