@@ -4,12 +4,14 @@ raised on."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -214,3 +216,29 @@ def test_any_json_at_all_is_imported_or_reported_never_raised(document: object) 
     package = ocds_import(source="fuzz.json", content=json.dumps(document).encode(), now=NOW, again=True)
     assert package.pk is not None
     assert package.release_count == ImportedRelease.objects.filter(package=package).count()
+
+
+def test_the_import_command_reports_each_file_and_its_problems_and_names_unreadable_files(
+    tmp_path: Path,
+) -> None:
+    # given a clean sample, a messy one, a non-JSON file and a missing one
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(b"{oops")
+    files = [sample("ukraine"), sample("colombia"), broken, tmp_path / "missing.json"]
+    out, err = io.StringIO(), io.StringIO()
+    # when they are imported in one run
+    with pytest.raises(CommandError, match=r"1 file\(s\) could not be read: .*missing.json"):
+        call_command("import-ocds", *map(str, files), stdout=out, stderr=err)
+    # then each readable file is imported and reported, its problems listed
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"{files[0]}: release, 1 releases, 0 records, 0 schema errors, 1 problems")
+    assert lines[2].startswith(f"{files[1]}: release, 1 releases, 0 records, 2 schema errors, 3 problems")
+    assert sum(1 for line in lines if line.startswith("  schema [format] at /")) == 2
+    assert any(line.startswith(f"{broken}: unreadable, 0 releases") for line in lines)
+    assert "missing.json: cannot be read" in err.getvalue()
+    assert ImportedPackage.objects.count() == 3
+    # and importing the same file again is refused, said on the error stream
+    err = io.StringIO()
+    call_command("import-ocds", str(files[0]), stdout=io.StringIO(), stderr=err)
+    assert "imported already" in err.getvalue()
+    assert ImportedPackage.objects.count() == 3

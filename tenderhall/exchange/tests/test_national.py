@@ -195,3 +195,17 @@ def test_candidates_and_results_are_rows_per_candidate_and_per_award_without_ide
     for key, rows in (("candidates_notice", candidates), ("result_notice", results)):
         for row in rows:
             assert field_problems(DATASETS[key], row) == []
+
+
+def test_export_national_writes_a_whole_file_or_none(tmp_path: Any) -> None:
+    generator = Generator(at=NOW)
+    tender = generator.tender(next(c for c in ALL_CASES if c.lots == 3))
+    target = tmp_path / "out" / "sections.csv"
+    target.parent.mkdir()
+    call_command(
+        "export-national", "--dataset", "section", "--format", "csv", "-o", str(target), stderr=io.StringIO()
+    )
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("BID_SECTION_CODE,TENDER_PROJECT_CODE,BID_SECTION_NAME")
+    assert [line.split(",")[0] for line in lines[1:]] == [f"{tender.code}00{i}" for i in (1, 2, 3)]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["sections.csv"]
