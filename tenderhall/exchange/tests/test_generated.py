@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from tenderhall.accounts.choices import Role
 from tenderhall.accounts.tests.factories import make_user
@@ -307,3 +308,38 @@ def test_a_party_renamed_later_keeps_its_name_in_the_releases_made_before() -> N
     (first,) = by_code(exported(), tender)
     assert first["buyer"]["name"] == "旧名称建设单位"
     assert first["parties"][0]["name"] == "旧名称建设单位"
+
+
+def test_export_ocds_check_validates_each_release_as_it_goes(tmp_path: Any) -> None:
+    generator = Generator(at=NOW)
+    for case in ALL_CASES:
+        generator.tender(case)
+    target = tmp_path / "out.json"
+    err = io.StringIO()
+    call_command("export-ocds", "--records", "--check", "-o", str(target), stderr=err)
+    assert err.getvalue().strip() == (
+        f"{len(ALL_CASES)} records exported to {target}, each valid against the OCDS 1.1.5 schema"
+    )
+
+
+def test_export_ocds_check_fails_on_an_invalid_release_and_keeps_no_file(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an award source that gives an award status outside the closed codelist
+    generator = Generator(at=NOW)
+    tender = generator.tender(Case())
+    winner = sources.org_of(generator.bidders[0])
+
+    def bad_awards(t: Tender) -> list[Change]:
+        details = {"id": "award-1", "lot": f"{t.code}001", "supplier": winner, "status": "中标"}
+        return [Change(10_000, NOW + timedelta(days=30), ChangeKind.AWARD, details)] if t == tender else []
+
+    monkeypatch.setattr(sources, "AWARD_SOURCES", [bad_awards])
+    target = tmp_path / "out.json"
+    err = io.StringIO()
+    # when it is exported with --check
+    with pytest.raises(CommandError, match=r"1 schema error\(s\) in the export; nothing kept"):
+        call_command("export-ocds", "--check", "-o", str(target), stderr=err)
+    # then the error is named and no file is left
+    assert f"{tender.code}-10000: /awards/0/status [enum]" in err.getvalue()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

@@ -31,23 +31,37 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--records", action="store_true", help="a record package with compiled releases")
         parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="check each release against the OCDS schema as it is written; on errors, fail, keep no file",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = clock.now()
         target = Path(options["output"]) if options.get("output") else None
         partial = target.with_name(target.name + ".partial") if target else None
+        problems: list[str] | None = [] if options["check"] else None
         try:
             if target is None or partial is None:
-                count = ocds_export(out=_Raw(self), records=options["records"], now=now)
+                count = ocds_export(out=_Raw(self), records=options["records"], now=now, problems=problems)
                 self.stdout.write("")
             else:
                 with partial.open("w", encoding="utf-8") as out:
-                    count = ocds_export(out=out, records=options["records"], now=now)
+                    count = ocds_export(out=out, records=options["records"], now=now, problems=problems)
                     out.write("\n")
-                partial.replace(target)  # whole or not at all
+                if problems:
+                    partial.unlink()
+                else:
+                    partial.replace(target)  # whole or not at all
         except EmptyPackage as error:
             if partial is not None:
                 partial.unlink(missing_ok=True)
             raise CommandError(f"Nothing exported: {error}.") from error
+        if problems:
+            for problem in problems[:50]:
+                self.stderr.write(f"  {problem}")
+            raise CommandError(f"{len(problems)} schema error(s) in the export; nothing kept.")
         kind = "records" if options["records"] else "releases"
-        self.stderr.write(f"{count} {kind} exported" + (f" to {target}" if target else ""))
+        checked = ", each valid against the OCDS 1.1.5 schema" if problems is not None else ""
+        self.stderr.write(f"{count} {kind} exported" + (f" to {target}" if target else "") + checked)
