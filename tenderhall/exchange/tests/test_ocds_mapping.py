@@ -156,7 +156,20 @@ def test_any_public_history_makes_a_valid_release_package(history: tuple[TenderF
 def test_nothing_before_the_publication_makes_a_release() -> None:
     org = Org(name="招标人", uscc="", number=1)
     facts = TenderFacts(
-        "o", "E", "t", "", "works_open", "公开招标", True, "P", "p", Decimal(1), "", org, None, ()
+        ocid="o",
+        code="E",
+        title="t",
+        description="",
+        procedure_type="works_open",
+        method_details="公开招标",
+        works=True,
+        project_code="P",
+        project_name="p",
+        budget=Decimal(1),
+        funding_source="",
+        buyer=org,
+        agency=None,
+        lots=(),
     )
     early = Change(0, START, ChangeKind.DOCUMENT, {"name": "草稿文件", "sha256": "0" * 64})
     assert list(releases(facts, [early])) == []
