@@ -116,6 +116,13 @@ def releases_in_period(
             gettext("limit must be between 1 and %(max)s.") % {"max": MAX_PAGE},
             details={"fields": {"limit": "out_of_range"}},
         )
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidInput(
+                gettext("%(name)s needs a time zone offset, e.g. 2026-03-02T09:30:00+08:00.")
+                % {"name": name},
+                details={"fields": {name: "no_offset"}},
+            )
     if since is not None and until is not None and since >= until:
         raise InvalidInput(
             gettext("since must be before until."), details={"fields": {"since": "after_until"}}

@@ -172,6 +172,8 @@ def test_the_period_is_half_open_and_bad_parameters_are_refused_with_a_stable_co
         ("limit=0", "limit"),
         ("limit=501", "limit"),
         (f"since={publication}&until={publication}", "since"),
+        ("since=2026-03-02T09:30:00", "since"),
+        ("until=2026-03-02T09:30:00", "until"),
     ):
         status, body = _get(f"/api/v1/ocds/releases?{query}")
         assert (status, body["code"]) == (422, "invalid_input"), query
