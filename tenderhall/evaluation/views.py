@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -173,6 +174,7 @@ def scores_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     """Save the scores typed in for one bid (fields ``score-<factor>``), and its rejection marks."""
     user = _user(request)
 
+    @transaction.atomic  # the scores and the mark of one form are saved together or not at all
     def save() -> None:
         try:
             bid_id = int(request.POST.get("bid", "0"))

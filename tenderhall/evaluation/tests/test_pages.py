@@ -81,6 +81,11 @@ def test_a_member_declares_scores_and_hands_in_through_the_pages():
     )
     assert "The score of tech lies between 0 and 50." in response.content.decode()
     assert Score.objects.get(member=member, bid=first, factor="tech").value == Decimal("41.5")
+    # a form whose rejection ground lacks its reason saves nothing of it, not even its scores
+    page.post(
+        f"/evaluation/{scene.ev.pk}/scores", {"bid": first.pk, "score-tech": "7", "ground": "not_signed"}
+    )
+    assert Score.objects.get(member=member, bid=first, factor="tech").value == Decimal("41.5")
     page.post(f"/evaluation/{scene.ev.pk}/submit")
     assert Member.objects.get(pk=member.pk).submitted_at == EVALUATION_AT
     # a bidder or an expert of no seat gets the 404 page
