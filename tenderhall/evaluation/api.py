@@ -324,6 +324,27 @@ def representative_add(
     return Status(201, member_out(member))
 
 
+@router.post(
+    "/evaluations/{evaluation_id}/members/{member_id}/replace",
+    response={200: MemberOut | None},
+    operation_id="member_replace",
+    auth=authenticated(WRITE),
+)
+def member_replace(
+    request: HttpRequest, evaluation_id: int, member_id: int, payload: DeclineIn
+) -> MemberOut | None:
+    """Replace a seated member (the agency); its marks and scores become void; the answer is the new seat."""
+    replacement = committees.member_replace(
+        actor=request_user(request),
+        evaluation_id=evaluation_id,
+        member_id=member_id,
+        reason=payload.reason,
+        conflict=payload.conflict,
+        now=clock.now(),
+    )
+    return member_out(replacement) if replacement is not None else None
+
+
 # --- the member's seat -----------------------------------------------------------------------------------
 
 

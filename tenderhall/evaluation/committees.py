@@ -464,6 +464,55 @@ def representative_add(*, actor: User, committee_id: int, user_id: int, now: dat
     return member
 
 
+def _vacate(
+    *, actor: User, member: Member, reason: str, conflict: bool, action: str, now: datetime
+) -> Member | None:
+    """Free a seat (the member's marks and scores no longer count: they are of declared members only) and,
+    for an expert, invite the next code of the draw order; the replacement's seat, if any."""
+    committee = (
+        Committee.objects.select_for_update(of=("self",))
+        .select_related("evaluation__lot")
+        .get(pk=member.committee_id)
+    )
+    before = member.status
+    member.status = MemberStatus.DECLINED
+    member.declined_at = now
+    member.decline_reason = reason
+    member.decline_conflict = conflict
+    member.save(update_fields=["status", "declined_at", "decline_reason", "decline_conflict"])
+    replacement = None
+    if member.kind == MemberKind.EXPERT:
+        assert member.expert is not None
+        assert committee.eligible is not None
+        drawn = list(committee.members.filter(kind=MemberKind.EXPERT).values_list("expert__code", flat=True))
+        code = draw.replacement(bytes(committee.seed), committee.eligible, drawn)
+        if code is not None:
+            expert = Expert.objects.select_related("user").get(code=code)
+            position = committee.members.filter(kind=MemberKind.EXPERT).count() + 1
+            replacement = _invite(committee, expert, position, now)
+        ledger_append(
+            event_type="evaluation:draw:replaced",
+            subjects={"committee": str(committee.pk), "lot": committee.evaluation.lot.code},
+            hashes={"seed": committee.commitment},
+            actor=None,
+            at=now,
+            data={"declined": member.expert.code, "replacement": code, "conflict": conflict},
+        )
+    evaluation = Evaluation.objects.select_for_update(of=("self",)).get(pk=committee.evaluation_id)
+    if evaluation.status == EvaluationStatus.SCORING:
+        evaluation.status = EvaluationStatus.COMMITTEE  # the new member declares before anyone scores on
+        evaluation.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action=action,
+        subject_type="member",
+        subject_id=member.pk,
+        at=now,
+        changes={"status": [before, MemberStatus.DECLINED], "conflict": [None, conflict]},
+    )
+    return replacement
+
+
 def member_decline(
     *, actor: User, evaluation_id: int, reason: str, conflict: bool, now: datetime
 ) -> Member | None:
@@ -481,45 +530,52 @@ def member_decline(
         )
         if member.status != MemberStatus.INVITED:
             raise CommitteeState(gettext("Only an invitation not yet confirmed can be declined."))
-        committee = (
-            Committee.objects.select_for_update(of=("self",))
-            .select_related("evaluation__lot")
-            .get(pk=member.committee_id)
-        )
-        member.status = MemberStatus.DECLINED
-        member.declined_at = now
-        member.decline_reason = reason
-        member.decline_conflict = conflict
-        member.save(update_fields=["status", "declined_at", "decline_reason", "decline_conflict"])
-        replacement = None
-        if member.kind == MemberKind.EXPERT:
-            assert member.expert is not None
-            assert committee.eligible is not None
-            drawn = list(
-                committee.members.filter(kind=MemberKind.EXPERT).values_list("expert__code", flat=True)
-            )
-            code = draw.replacement(bytes(committee.seed), committee.eligible, drawn)
-            if code is not None:
-                expert = Expert.objects.select_related("user").get(code=code)
-                position = committee.members.filter(kind=MemberKind.EXPERT).count() + 1
-                replacement = _invite(committee, expert, position, now)
-            ledger_append(
-                event_type="evaluation:draw:replaced",
-                subjects={"committee": str(committee.pk), "lot": committee.evaluation.lot.code},
-                hashes={"seed": committee.commitment},
-                actor=None,
-                at=now,
-                data={"declined": member.expert.code, "replacement": code, "conflict": conflict},
-            )
-        audit_record(
+        return _vacate(
             actor=actor,
+            member=member,
+            reason=reason,
+            conflict=conflict,
             action="evaluation:member:declined",
-            subject_type="member",
-            subject_id=member.pk,
-            at=now,
-            changes={"status": [MemberStatus.INVITED, MemberStatus.DECLINED], "conflict": [None, conflict]},
+            now=now,
         )
-    return replacement
+
+
+def member_replace(
+    *, actor: User, evaluation_id: int, member_id: int, reason: str, conflict: bool, now: datetime
+) -> Member | None:
+    """The agency replaces a member who can no longer sit (a ground for avoidance found late, illness, leaving
+    the post: 条例 art. 46(2)) while the committee has not concluded. The member's marks and scores become
+    void and the replacement, drawn the same way, evaluates afresh (条例 art. 48(3))."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(
+            gettext("Say why the member is replaced."), details={"fields": {"reason": "required"}}
+        )
+    access_evaluation_for_manager(actor=actor, evaluation_id=evaluation_id)
+    with transaction.atomic():
+        member = (
+            Member.objects.select_for_update(of=("self",))
+            .select_related("committee__evaluation", "expert")
+            .filter(pk=member_id, committee__evaluation_id=evaluation_id)
+            .first()
+        )
+        if member is None:
+            raise NotFound(gettext("No such member."))
+        if member.status == MemberStatus.DECLINED or member.committee.evaluation.status not in (
+            EvaluationStatus.COMMITTEE,
+            EvaluationStatus.SCORING,
+        ):
+            raise CommitteeState(
+                gettext("Only a seated member of a committee still at work can be replaced.")
+            )
+        return _vacate(
+            actor=actor,
+            member=member,
+            reason=reason,
+            conflict=conflict,
+            action="evaluation:member:replaced",
+            now=now,
+        )
 
 
 # --- the no-conflict declaration ---------------------------------------------------------------------------

@@ -137,7 +137,8 @@ def scoring(scene: Scene) -> Ids:
         session=session, bid_id=first.bid_id, outcome=Outcome.OPENED, form={"price": "100"}, price=100
     )
     opened.package.save("package.zip", ContentFile(b"PK\x05\x06" + bytes(18)), save=True)
-    return {**ids, "bid": first.pk}
+    seat = seated(Committee.objects.get(pk=ids["committee"]))[0].pk
+    return {**ids, "bid": first.pk, "seat": seat}
 
 
 def member_scored(scene: Scene) -> Ids:
@@ -299,6 +300,8 @@ OPS = [
        body=lambda s, i: {"signature": SimpleUploadedFile("d.p7s", i["signature"])}, multipart=True),
     Op("member_decline", "post", ev("/decline"), signed_in(404, member=200), setup=drawn,
        body=lambda s, i: {"reason": "出差", "conflict": False}),
+    Op("member_replace", "post", lambda s, i: ev(f"/members/{i['seat']}/replace")(s, i),
+       signed_in(404, agency=200, operator=200), setup=scoring, body=lambda s, i: {"reason": "因病"}),
     Op("workspace_bids", "get", ev("/bids"), signed_in(404, member=200), setup=scoring),
     Op("workspace_bid_package", "get", lambda s, i: f"{BASE}/evaluations/{s.ev.pk}/bids/{i['bid']}/package",
        signed_in(404, member=200), setup=scoring),

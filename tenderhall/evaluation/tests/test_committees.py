@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from tenderhall.core.errors import NotFound
-from tenderhall.evaluation import committees, draw
+from tenderhall.evaluation import committees, draw, workspace
 from tenderhall.evaluation.choices import EvaluationStatus, MemberStatus
-from tenderhall.evaluation.models import Committee, Expert, Member
+from tenderhall.evaluation.models import Committee, Evaluation, Expert, Member
 from tenderhall.evaluation.tests.support import (
     EVALUATION_AT,
     add_experts,
@@ -22,6 +22,7 @@ from tenderhall.evaluation.tests.support import (
     leaves,
     make_bid,
     make_scene,
+    score_all,
     seated,
     set_up,
     signer_for,
@@ -290,4 +291,63 @@ def test_a_stranger_cannot_declare_on_a_committee_it_was_not_drawn_for():
     with pytest.raises(NotFound):
         committees.member_declare(
             actor=scene.world.bidder, evaluation_id=scene.ev.pk, signature=b"x", now=EVALUATION_AT
+        )
+
+
+def test_a_member_replaced_during_scoring_has_its_scores_voided_and_the_next_code_evaluates_afresh():
+    # given a committee of five from seven, scoring, where the first member has scored every bid
+    scene = make_scene(experts=7)
+    set_up(scene)
+    committee = drawn_committee(scene)
+    declare_all(scene, committee)
+    order = draw.draw_order(bytes(committee.seed), committee.eligible or [])
+    sick, *rest = seated(committee)
+    for bid in scene.ev.bids.all():
+        for factor in ("tech", "biz"):
+            workspace.score_set(
+                actor=sick.user,
+                evaluation_id=scene.ev.pk,
+                bid_id=bid.pk,
+                factor=factor,
+                value="1",
+                now=EVALUATION_AT,
+            )
+    # when the agency replaces it
+    replacement = committees.member_replace(
+        actor=scene.agency,
+        evaluation_id=scene.ev.pk,
+        member_id=sick.pk,
+        reason="因病不能继续评标",
+        conflict=False,
+        now=EVALUATION_AT,
+    )
+    # then the sixth code of the draw order is invited and the committee waits for its declaration
+    assert replacement is not None
+    assert code_of(replacement) == order[5]
+    assert Evaluation.objects.get(pk=scene.ev.pk).status == EvaluationStatus.COMMITTEE
+    committees.member_declare(
+        actor=replacement.user,
+        evaluation_id=scene.ev.pk,
+        signature=signer_for(scene, replacement.user).pkcs7(
+            committees.declaration_text(replacement).encode()
+        ),
+        now=EVALUATION_AT,
+    )
+    assert Evaluation.objects.get(pk=scene.ev.pk).status == EvaluationStatus.SCORING
+    # and the conclusion counts the five seated members only: the void scores of 1 are gone
+    score_all(scene, committee, {i: {"tech": ["40"] * 5, "biz": ["10"] * 5} for i in range(3)})
+    evaluation = workspace.evaluation_conclude(
+        actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT
+    )
+    assert {row["factors"]["tech"] for row in (evaluation.results or {})["bids"].values()} == {"40.00"}
+    assert [code_of(m) for m in seated(committee)] == [code_of(m) for m in rest] + [order[5]]
+    assert leaf_problems() == []
+    with pytest.raises(committees.CommitteeState):
+        committees.member_replace(
+            actor=scene.agency,
+            evaluation_id=scene.ev.pk,
+            member_id=rest[0].pk,
+            reason="x",
+            conflict=False,
+            now=EVALUATION_AT,
         )
