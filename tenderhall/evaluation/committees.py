@@ -93,9 +93,7 @@ def opened_bid_values(lot: Lot) -> list[tuple[int, int, Decimal, int | None]]:
     ]
 
 
-def _low_price_triggers(
-    evaluation: Evaluation, prices: dict[int, Decimal]
-) -> dict[int, list[dict[str, str]]]:
+def low_price_triggers(evaluation: Evaluation, prices: dict[int, Decimal]) -> dict[int, list[dict[str, str]]]:
     config = methods.config_from_data(evaluation.config)
     lot = evaluation.lot
     ceiling = lot.control_price or lot.tender.control_price
@@ -116,7 +114,7 @@ def evaluation_bids_load(
         )
         for bid_id, entity_id, price, duration in values
     ]
-    triggers = _low_price_triggers(evaluation, {row.pk: row.price for row in rows}) if rows else {}
+    triggers = low_price_triggers(evaluation, {row.pk: row.price for row in rows}) if rows else {}
     for row in rows:
         row.low_price_triggers = triggers.get(row.pk, [])
         row.save(update_fields=["low_price_triggers"])

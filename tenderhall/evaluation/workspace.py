@@ -25,7 +25,7 @@ from tenderhall.bids.selectors import bidder_entity_ids
 from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import Conflict, InvalidInput, NotFound
 from tenderhall.core.hashing import canonical_json, sha256_hex
-from tenderhall.evaluation import methods, outcome
+from tenderhall.evaluation import committees, methods, outcome
 from tenderhall.evaluation.choices import (
     ClarificationKind,
     EvaluationStatus,
@@ -330,8 +330,16 @@ def _rejections(evaluation: Evaluation, members: list[Member]) -> dict[int, list
                 {"ground": m.ground, "reason": m.reason, "member": m.member.position, "kind": m.member.kind}
                 for m in sorted(marks[bid.pk], key=lambda m: (m.member_id, m.ground))
             ]
-    for bid in evaluation.bids.exclude(low_price_triggers=[]):
-        if bid.pk in rejected:
+    # The abnormally-low triggers count over the bids that passed the compliance review (the triggers shown
+    # when the bids were loaded, over every opened price, are an early warning).
+    compliant = [bid for bid in evaluation.bids.all() if bid.pk not in rejected]
+    fired = committees.low_price_triggers(evaluation, {bid.pk: bid.price for bid in compliant})
+    for bid in compliant:
+        if bid.low_price_triggers != fired[bid.pk]:
+            bid.low_price_triggers = fired[bid.pk]
+            bid.save(update_fields=["low_price_triggers"])
+    for bid in compliant:
+        if not bid.low_price_triggers:
             continue
         finding = bid.clarifications.filter(kind=ClarificationKind.LOW_PRICE, accepted__isnull=False).last()
         if finding is None:

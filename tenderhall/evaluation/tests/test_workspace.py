@@ -298,3 +298,30 @@ def test_scores_are_the_members_own_out_of_range_scores_are_refused_and_handing_
             now=EVALUATION_AT,
         )
     assert Evaluation.objects.get(pk=scene.ev.pk).status == EvaluationStatus.SCORING
+
+
+def test_the_low_price_triggers_that_decide_count_only_the_bids_that_passed_the_compliance_review():
+    # given bids of 55, 100 and 200: over all three, 55 is below half the average (59.17) and is flagged
+    scene = make_scene(experts=5)
+    set_up(scene, prices=("55", "100", "200"))
+    low, _, high = bids(scene)
+    assert [t["code"] for t in low.low_price_triggers] == ["average"]
+    committee = drawn_committee(scene)
+    declare_all(scene, committee)
+    # when the committee rejects the bid of 200, the average of the compliant bids is 77.50 (half: 38.75)
+    for member in seated(committee)[:3]:
+        workspace.compliance_mark(
+            actor=member.user,
+            evaluation_id=scene.ev.pk,
+            bid_id=high.pk,
+            ground="price_out_of_bounds",
+            reason="超过最高限价",
+            now=EVALUATION_AT,
+        )
+    score_all(scene, committee, {i: {"tech": ["40"] * 5, "biz": ["10"] * 5} for i in range(3)})
+    evaluation = workspace.evaluation_conclude(
+        actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT
+    )
+    # then 55 fires nothing any more and needs no justification; it ranks with the other compliant bid
+    assert EvaluatedBid.objects.get(pk=low.pk).low_price_triggers == []
+    assert res(evaluation)["candidates"] == [low.pk, bids(scene)[1].pk]
