@@ -13,6 +13,8 @@ Objections
     last one resumes it. **The bid deadline moves by the suspended time**, counted in whole calendar days
     and rounded up, at the deadline's time of day: bidders lose no preparation time to the suspension, and
     the deadline can never fall inside it. The move goes out as an amendment notice to every downloader.
+    An open objection to the result suspends the works track's tender during the candidates' publicity in
+    the same way (条例 art. 54), and the last answer resumes it; the award waits (no deadline moves).
     (The procurement track has no statutory suspension for a challenge; there the purchaser amends the
     documents if the answer needs it.)
 
@@ -124,7 +126,8 @@ def commitment(record: Objection | Complaint) -> str:
 
 
 def suspends(rules: ProcedureRules) -> bool:
-    """Whether an open objection to the documents suspends the procedure (条例 art. 22, works track)."""
+    """Whether an open objection to the documents or the result suspends the procedure (条例 arts. 22 and 54,
+    works track)."""
     return rules.track is Track.WORKS
 
 
@@ -201,7 +204,7 @@ def objection_raise(
         )
         suspended = False
         if (
-            subject == ObjectionSubject.DOCUMENTS
+            subject in selectors.SUSPENDING_SUBJECTS
             and suspends(rules)
             and tender.status != TenderStatus.SUSPENDED
         ):
@@ -288,21 +291,22 @@ def _suspend(*, actor: User, tender: Tender, objection: Objection, now: datetime
         now=now,
         changes={"status": [before, tender.status], "objection": [None, objection.pk]},
     )
+    about = "招标文件" if objection.subject == ObjectionSubject.DOCUMENTS else "评标结果"
     clarifications.notify(
         clarifications.downloader_ids(tender),
         tender=tender,
-        text=f"《{tender.name}》（{tender.code}）因对招标文件的异议暂停招标投标活动，答复后恢复。",
+        text=f"《{tender.name}》（{tender.code}）因对{about}的异议暂停招标投标活动，答复后恢复。",
         now=now,
     )
 
 
 def suspended_since(tender: Tender, now: datetime) -> datetime | None:
-    """When the running suspension for objections to the documents began: the start of the unbroken run of
-    open objections (each from raised to answered) that reaches ``now``."""
+    """When the running suspension for objections began: the start of the unbroken run of open objections to
+    the documents or the result (each from raised to answered) that reaches ``now``."""
     spans = sorted(
         (raised, answered or now)
         for raised, answered in Objection.objects.filter(
-            tender=tender, subject=ObjectionSubject.DOCUMENTS, raised_at__lte=now
+            tender=tender, subject__in=selectors.SUSPENDING_SUBJECTS, raised_at__lte=now
         ).values_list("raised_at", "answered_at")
     )
     start: datetime | None = None
@@ -340,10 +344,10 @@ def objection_answer(*, actor: User, objection_id: int, answer: str, now: dateti
         late = now >= objection.answer_due_at
         resumed = None
         if (
-            objection.subject == ObjectionSubject.DOCUMENTS
+            objection.subject in selectors.SUSPENDING_SUBJECTS
             and tender.status == TenderStatus.SUSPENDED
             and suspends(procedure_rules(tender.procedure_type))
-            and selectors.open_document_objections(tender) == 0
+            and selectors.open_suspending_objections(tender) == 0
         ):
             resumed = _resume(actor=actor, tender=tender, objection=objection, now=now)
         ledger_append(
@@ -389,6 +393,8 @@ def _resume(*, actor: User, tender: Tender, objection: Objection, now: datetime)
         now=now,
         changes={"status": [before, tender.status]},
     )
+    if objection.subject != ObjectionSubject.DOCUMENTS:  # the result: no deadline to move
+        return {"suspended_at": since.isoformat()}
     deadline = tender.bid_deadline
     assert deadline is not None
     moved = deadline_after_suspension(deadline, suspended_at=since, resumed_at=now)

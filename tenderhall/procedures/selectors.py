@@ -99,18 +99,23 @@ def access_notice_published(*, notice_id: int) -> Notice:
     return notice
 
 
-def open_document_objections(tender: Tender) -> int:
-    return Objection.objects.filter(
-        tender=tender, subject=ObjectionSubject.DOCUMENTS, status=ObjectionStatus.OPEN
-    ).count()
+# Objections that suspend the procedure while open (on the works track): to the documents (条例 art. 22) and
+# to the result published for the candidates' publicity (条例 art. 54).
+SUSPENDING_SUBJECTS = (ObjectionSubject.DOCUMENTS, ObjectionSubject.RESULT)
+
+
+def open_suspending_objections(tender: Tender, subject: str | None = None) -> int:
+    """Open objections to the documents or to the result (or to ``subject`` only)."""
+    subjects = (subject,) if subject else SUSPENDING_SUBJECTS
+    return Objection.objects.filter(tender=tender, subject__in=subjects, status=ObjectionStatus.OPEN).count()
 
 
 def tender_snapshot(tender: Tender, *, bid_count: int | None = None) -> workflow.TenderSnapshot:
     """The workflow's view of the tender: its bids (the most any one lot holds, counted by the bids app),
-    its rules' minimum bids and its open objections to the documents."""
+    its rules' minimum bids and its open objections to the documents or the result."""
     return workflow.TenderSnapshot.of(
         tender,
         bid_count=tender_bid_count(tender) if bid_count is None else bid_count,
         min_bids=procedure_rules(tender.procedure_type).minimum_bids,
-        open_objections=open_document_objections(tender),
+        open_objections=open_suspending_objections(tender),
     )

@@ -32,7 +32,6 @@ from tenderhall.evaluation.tests.support import (
 from tenderhall.procedures import objections
 from tenderhall.procedures.choices import NoticeKind, TenderStatus
 from tenderhall.procedures.models import Notice, Notification, Tender
-from tenderhall.procedures.workflow import TransitionRefused
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +145,8 @@ def test_publicity_award_contract_and_refunds():
             bid_id=second.pk,
             now=EVALUATION_AT + timedelta(days=1),
         )
-    # an objection to the result, raised during the publicity, blocks the award while open
+    # an objection to the result, raised during the publicity, suspends the works tender and blocks the
+    # award while open (条例 art. 54)
     objection = objections.objection_raise(
         actor=scene.world.bidder,
         tender_id=tender.pk,
@@ -156,11 +156,13 @@ def test_publicity_award_contract_and_refunds():
         now=EVALUATION_AT + timedelta(days=1),
     )
     after = publicity.ends_at + timedelta(hours=1)
-    with pytest.raises(TransitionRefused, match="objections are open"):
+    assert Tender.objects.get(pk=tender.pk).status == TenderStatus.SUSPENDED
+    with pytest.raises(award.AwardState, match="suspended"):
         award.award_decide(actor=scene.tenderee, evaluation_id=scene.ev.pk, bid_id=second.pk, now=after)
     objections.objection_answer(
         actor=scene.agency, objection_id=objection.pk, answer="经复核，评分无误", now=after
     )
+    assert Tender.objects.get(pk=tender.pk).status == TenderStatus.PUBLICITY
     # a winner other than the first needs a reason; someone else is not the tenderee
     with pytest.raises(award.NotACandidate, match="first-ranked"):
         award.award_decide(actor=scene.tenderee, evaluation_id=scene.ev.pk, bid_id=third.pk, now=after)

@@ -17,7 +17,7 @@ from tenderhall.procedures.choices import (
     Sector,
     TenderStatus,
 )
-from tenderhall.procedures.models import Clarification, Complaint, Notification, Objection
+from tenderhall.procedures.models import Clarification, Complaint, Notification, Objection, Tender
 from tenderhall.procedures.objections import (
     complaint_accept,
     complaint_decide,
@@ -132,6 +132,38 @@ def test_an_objection_to_the_result_is_not_taken_while_bidding():
             now=RAISED,
         )
     assert caught.value.code == "objection_closed"
+
+
+def test_an_objection_to_the_result_suspends_the_publicity_until_answered_and_moves_no_deadline():
+    # given a works tender in the candidates' publicity (set directly: the evaluation app gets it there)
+    world = make_world()
+    download(world, world.other_bidder)
+    Tender.objects.filter(pk=world.tender.pk).update(status=TenderStatus.PUBLICITY, next_check_at=None)
+    # when a bidder objects to the result
+    objection = objection_raise(
+        actor=world.bidder,
+        tender_id=world.tender.pk,
+        entity_id=world.bidder_entity.pk,
+        subject=ObjectionSubject.RESULT,
+        text="第二名的业绩不满足资格条件。",
+        now=RAISED,
+    )
+    # then the tender is suspended from the publicity (条例 art. 54)
+    world.tender.refresh_from_db()
+    assert (world.tender.status, world.tender.suspended_from) == (TenderStatus.SUSPENDED, "publicity")
+    assert "评标结果的异议暂停" in Notification.objects.get(user=world.other_bidder).text
+    # when it is answered, the publicity resumes, and nothing is amended
+    objection_answer(
+        actor=world.agency_user, objection_id=objection.pk, answer="经核实，业绩满足要求。", now=ANSWERED
+    )
+    world.tender.refresh_from_db()
+    assert (world.tender.status, world.tender.suspended_from, world.tender.bid_deadline) == (
+        TenderStatus.PUBLICITY,
+        "",
+        DEADLINE,
+    )
+    assert not Clarification.objects.exists()
+    assert len(leaves("procedures:tender:resumed")) == 1
 
 
 def test_the_last_answer_resumes_the_tender_and_moves_the_deadline_by_the_suspended_days():
