@@ -113,7 +113,35 @@ def notice_text(tender: Tender, kind: str, data: dict[str, Any]) -> tuple[str, s
         )
     if kind == NoticeKind.OPENING_RECORD:
         lines += _opening_record_lines(data.get("record") or {})
+    if kind == NoticeKind.CANDIDATES:
+        lines += _candidates_lines(data)
+    if kind == NoticeKind.RESULT:
+        lines += [
+            f"标段（包）{award['lot']}：中标人 {award['winner']}（统一社会信用代码 {award['identifier']}），"
+            f"中标价 {award['price']} 元"
+            for award in data.get("awards", [])
+        ]
     return title, "\n".join(lines)
+
+
+def _candidates_lines(data: dict[str, Any]) -> list[str]:
+    """中标候选人公示: the publicity period, then per lot the ranked candidates and the committee."""
+    publicity = data.get("publicity") or {}
+    lines = []
+    if publicity:
+        starts, ends = (datetime.fromisoformat(publicity[k]) for k in ("starts_at", "ends_at"))
+        lines.append(
+            f"公示期：{_local(starts)} 至 {_local(ends)}；对评标结果有异议的，请在公示期内通过本平台提出。"
+        )
+    for lot in data.get("candidates", []):
+        lines.append(f"标段（包）{lot['lot']}：")
+        lines += [
+            f"  第{c['rank']}名{'（并列）' if c.get('tied') else ''}：{c['bidder']}，投标报价 {c['price']} 元"
+            for c in lot.get("candidates", [])
+        ]
+        if lot.get("committee"):
+            lines.append(f"  评标委员会：{'、'.join(lot['committee'])}")
+    return lines
 
 
 def _opening_record_lines(record: dict[str, Any]) -> list[str]:

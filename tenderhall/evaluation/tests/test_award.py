@@ -137,6 +137,10 @@ def test_publicity_award_contract_and_refunds():
         first.entity.name,
     ]
     assert sorted(lot["committee"]) == sorted(m.expert.full_name for m in seated(committee))  # type: ignore[union-attr]
+    # the notice's text lists them as its data does
+    body = Notice.objects.get(kind=NoticeKind.CANDIDATES).body
+    assert f"第1名：{second.entity.name}，投标报价 {lot['candidates'][0]['price']} 元" in body
+    assert "公示期：" in body
     # the tenderee cannot award during the publicity
     with pytest.raises(award.PublicityRunning):
         award.award_decide(
@@ -171,7 +175,9 @@ def test_publicity_award_contract_and_refunds():
     decided = award.award_decide(actor=scene.tenderee, evaluation_id=scene.ev.pk, bid_id=second.pk, now=after)
     # then the tender is awarded, the result notice published and every bidder told its result
     assert Tender.objects.get(pk=tender.pk).status == TenderStatus.AWARDED
-    assert Notice.objects.get(kind=NoticeKind.RESULT).data["awards"][0]["winner"] == second.entity.name
+    result = Notice.objects.get(kind=NoticeKind.RESULT)
+    assert result.data["awards"][0]["winner"] == second.entity.name
+    assert f"中标人 {second.entity.name}（统一社会信用代码 {second.entity.identifier}）" in result.body
     assert (
         Notification.objects.filter(user=scene.world.other_bidder, text__startswith="中标通知书").count() == 1
     )
