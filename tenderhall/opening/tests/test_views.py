@@ -83,3 +83,14 @@ def test_the_manager_gets_the_record_and_fault_forms(tmp_path):
 def test_a_tender_without_an_opening_has_no_hall():
     assert Client().get("/opening/tenders/999999/hall/").status_code == 404
     assert Client().get("/opening/tenders/999999/hall/events?once=1").status_code == 404
+
+
+def test_the_tender_page_links_to_its_opening_hall_once_the_opening_has_started(tmp_path):
+    from tenderhall.opening.tests.scene import make_opening
+
+    opening = make_opening(tmp_path, bidders=0)
+    page = Client().get(f"/tenders/{opening.tender.pk}/").content.decode()
+    assert 'id="opening-hall-link"' not in page
+    opened = open_at_deadline(tmp_path / "second")
+    page = Client().get(f"/tenders/{opened.tender.pk}/").content.decode()
+    assert f'href="/opening/tenders/{opened.tender.pk}/hall/" id="opening-hall-link"' in page
