@@ -175,6 +175,7 @@ class Row:
     body: Callable[[World], Any] | None = None
     entity_state: str = "pending"
     multipart: bool = False
+    client_arguments: bool = False  # the body function gives the client's arguments (raw body, query)
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -376,6 +377,21 @@ MATRIX.update(
             },
             multipart=True,
         ),
+        "bid_submit_envelope": Row(
+            "post",
+            "/bids/lots/{lot}/envelopes",
+            signed_in(404),
+            lambda w: {
+                "data": b"0\x80",
+                "content_type": "application/cms",
+                "query_params": {
+                    "entity_id": w.ids["agency_entity"],
+                    "bond_amount": "1000",
+                    "bond_payer_account": "6222020200001234567",
+                },
+            },
+            client_arguments=True,
+        ),
         "bid_list_mine": Row("get", "/bids/bids", signed_in(200)),
         "bid_withdraw": Row("post", "/bids/bids/{bid}/withdraw", signed_in(404)),
         "bid_receipt": Row("get", "/bids/bids/{bid}/receipt", signed_in(404)),
@@ -476,6 +492,8 @@ def test_authorization(operation_id: str, actor: str) -> None:
     kwargs: dict[str, Any] = dict(world.headers[actor])
     if body is not None and row.multipart:
         kwargs |= {"data": body}
+    elif body is not None and row.client_arguments:
+        kwargs |= body
     elif body is not None:
         kwargs |= {"data": body, "content_type": "application/json"}
     response = call(path, **kwargs)

@@ -1,5 +1,6 @@
 """A server killed while a sealed bid is being uploaded leaves no bid and no file: the real `tenderhall serve`
-process, a real upload over loopback, and `kill -9` halfway through the body."""
+process, a real upload over loopback (the multipart form and the envelope as the body), and `kill -9` halfway
+through the body."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 SETUP = r"""
 import json, sys
@@ -62,7 +66,7 @@ def django_python(env: dict[str, str], code: str, *args: str) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def multipart(fields: dict[str, str], envelope_size: int) -> tuple[bytes, bytes, str]:
+def multipart(fields: dict[str, str]) -> tuple[bytes, bytes, str]:
     """The head of a multipart body (fields, then the file part's header) and its tail; the envelope's bytes
     go between them."""
     boundary = "tenderhallboundary7d9f"
@@ -117,7 +121,16 @@ def seal_with_openssl(keys: Path) -> bytes:
     ).stdout
 
 
-def test_a_server_killed_mid_upload_leaves_no_bid_and_no_file(tmp_path: Path) -> None:
+def upload(lot: int, fields: dict[str, str], *, form: bool) -> tuple[str, bytes, bytes, str]:
+    """Path, head, tail and content type of an upload: a multipart form, or the envelope as the body."""
+    if form:
+        head, tail, content_type = multipart(fields)
+        return f"/api/v1/bids/lots/{lot}/bids", head, tail, content_type
+    return f"/api/v1/bids/lots/{lot}/envelopes?{urllib.parse.urlencode(fields)}", b"", b"", "application/cms"
+
+
+@pytest.mark.parametrize("form", [True, False], ids=["multipart form", "envelope as the body"])
+def test_a_server_killed_mid_upload_leaves_no_bid_and_no_file(tmp_path: Path, form: bool) -> None:
     # given: an embedded platform with a tender in bidding and a bidder holding certificates and a token
     env = {
         **os.environ,
@@ -151,28 +164,27 @@ def test_a_server_killed_mid_upload_leaves_no_bid_and_no_file(tmp_path: Path) ->
         }
         # a whole upload first: the same setup takes a bid (so the killed one was on its way to be taken)
         envelope = seal_with_openssl(tmp_path / "keys")
-        whole_head, whole_tail, whole_type = multipart(fields, len(envelope))
+        path, head, tail, content_type = upload(scene["lot"], fields, form=form)
         request = urllib.request.Request(  # loopback only
-            f"http://127.0.0.1:{port}/api/v1/bids/lots/{scene['lot']}/bids",
-            data=whole_head + envelope + whole_tail,
-            headers={"Authorization": f"Bearer {scene['token']}", "Content-Type": whole_type},
+            f"http://127.0.0.1:{port}{path}",
+            data=head + envelope + tail,
+            headers={"Authorization": f"Bearer {scene['token']}", "Content-Type": content_type},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310  # loopback only
             assert answer.status == 201
         size = 30 * 1024 * 1024
-        head, tail, content_type = multipart(fields, size)
         # when: half the envelope is sent, then the server dies
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as upload:
-            upload.sendall(
-                f"POST /api/v1/bids/lots/{scene['lot']}/bids HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Authorization: Bearer {scene['token']}\r\nContent-Type: {content_type}\r\n"
                 f"Content-Length: {len(head) + size + len(tail)}\r\n\r\n".encode()
                 + head
             )
             chunk = b"\x30" * (1024 * 1024)
             for _ in range(size // len(chunk) // 2):
-                upload.sendall(chunk)
+                connection.sendall(chunk)
             time.sleep(0.5)
             server.send_signal(signal.SIGKILL)
             server.wait(timeout=20)

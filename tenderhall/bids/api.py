@@ -1,11 +1,17 @@
-"""Bids API: submit a sealed envelope per lot (multipart), replace it, withdraw it, read your own."""
+"""Bids API: submit a sealed envelope per lot, replace it, withdraw it, read your own.
+
+Two ways to upload the same thing: the envelope as the request body (``POST /lots/{id}/envelopes``, the
+bid's fields in the query string), which streams straight to storage, and a multipart form
+(``POST /lots/{id}/bids``), which browsers send. Both end in ``services.bid_submit``.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import File, Form, Router, Status
+from django.utils.translation import gettext
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from tenderhall.accounts.auth import authenticated, request_user
@@ -13,10 +19,19 @@ from tenderhall.accounts.choices import Scope
 from tenderhall.bids import selectors, services
 from tenderhall.bids.models import Bid
 from tenderhall.bids.schemas import BidOut
+from tenderhall.bids.uploads import body_arrived
 from tenderhall.core import clock
+from tenderhall.core.errors import DomainError
 
 router = Router(tags=["bids"])
 READ, WRITE = Scope.PROCEDURES_READ, Scope.PROCEDURES_WRITE
+# RFC 7193's type for CMS, the older S/MIME one, and plain bytes: the body is checked as an envelope anyway.
+ENVELOPE_TYPES = ("application/cms", "application/pkcs7-mime", "application/octet-stream")
+
+
+class NotAnEnvelopeBody(DomainError):
+    code = "unsupported_media_type"
+    status = 415
 
 
 def bid_out(bid: Bid) -> BidOut:
@@ -61,6 +76,51 @@ def bid_submit(
         bond_payer_account=bond_payer_account,
         bond_guarantee_reference=bond_guarantee_reference,
         now=clock.now(),
+    )
+    return Status(201, bid_out(bid))
+
+
+@router.post(
+    "/lots/{lot_id}/envelopes",
+    response={201: BidOut},
+    operation_id="bid_submit_envelope",
+    auth=authenticated(WRITE),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the sealed envelope itself (DER), up to 200 MB",
+            "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ENVELOPE_TYPES},
+        }
+    },
+)
+def bid_submit_envelope(
+    request: HttpRequest,
+    lot_id: int,
+    entity_id: Query[int],
+    bond_amount: Query[Decimal],
+    bond_payer_account: Query[str] = "",
+    bond_guarantee_reference: Query[str] = "",
+) -> Status[BidOut]:
+    """Submit the entity's sealed envelope as the request body (``Content-Type: application/cms``), the
+    bid's fields in the query string: the body streams to storage with its SHA-256 in one pass, with no form
+    to parse. Otherwise the same as the multipart submission: a second one replaces the first, and the
+    deadline is the server's clock when the upload has arrived."""
+    if request.content_type not in ENVELOPE_TYPES:
+        raise NotAnEnvelopeBody(
+            gettext("Send the envelope itself as the body, with Content-Type %(types)s (not %(sent)s).")
+            % {"types": ", ".join(ENVELOPE_TYPES), "sent": request.content_type or "none"},
+            details={"accepted": list(ENVELOPE_TYPES)},
+        )
+    body = body_arrived(request)
+    bid = services.bid_submit(
+        actor=request_user(request),
+        lot_id=lot_id,
+        entity_id=entity_id,
+        envelope=body,
+        bond_amount=bond_amount,
+        bond_payer_account=bond_payer_account,
+        bond_guarantee_reference=bond_guarantee_reference,
+        now=clock.now(),  # read once the whole body is on the server: the arrival
     )
     return Status(201, bid_out(bid))
 

@@ -43,10 +43,10 @@ def test_a_bid_waiting_on_the_lock_while_bidding_closes_is_refused_and_leaves_no
         Tender.objects.select_for_update().get(pk=scene.tender.pk)
         bidder.start()
         blocked = waiting_on_a_lock()
-        assert procedures_tick(now=deadline) == 1
+        assert procedures_tick(now=deadline) == 2  # bidding closed, then failed: no bid made it in
     bidder.join(timeout=20)
     # then
     assert blocked, "the bid never waited for the tender's lock"
     assert outcome == {"bid": "bidding_closed"}
-    assert Tender.objects.get(pk=scene.tender.pk).status == TenderStatus.BIDDING_CLOSED
+    assert Tender.objects.get(pk=scene.tender.pk).status == TenderStatus.FAILED
     assert (Bid.objects.count(), stored_files()) == (0, [])

@@ -19,7 +19,7 @@ from tenderhall.accounts.choices import Role
 from tenderhall.accounts.demo_ca import demo_ca_load_or_create
 from tenderhall.accounts.models import User
 from tenderhall.accounts.tests.factories import make_user
-from tenderhall.bids import services
+from tenderhall.bids import services, uploads
 from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.envelope import EnvelopeRefused
 from tenderhall.bids.models import Bid
@@ -332,7 +332,7 @@ def test_the_receipt_is_signed_and_its_timestamp_token_verifies_with_openssl(tmp
 def test_an_envelope_over_the_size_limit_is_refused_while_streaming_and_leaves_no_file(tmp_path):
     scene = make_scene(tmp_path)
     envelope = seal(scene.bidder, tmp_path)
-    with pytest.raises(services.EnvelopeTooLarge) as refused:
+    with pytest.raises(uploads.EnvelopeTooLarge) as refused:
         services.bid_submit(
             actor=scene.bidder.user,
             lot_id=scene.lot.pk,

@@ -19,8 +19,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -156,23 +156,6 @@ def _add_submit(parser: CommandParser) -> None:
     parser.add_argument("--force", action="store_true", help="replace an existing receipt file")
 
 
-def _multipart(fields: Mapping[str, str], files: Mapping[str, tuple[str, bytes]]) -> tuple[bytes, str]:
-    boundary = f"tenderhall-{secrets.token_hex(16)}"
-    parts: list[bytes] = []
-    for name, value in fields.items():
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        )
-    for name, (filename, data) in files.items():
-        head = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-            "Content-Type: application/pkcs7-mime\r\n\r\n"
-        )
-        parts.append(head.encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
 def _call(request: urllib.request.Request, *, what: str) -> Any:
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310  # the user's URL
@@ -210,12 +193,12 @@ def _run_submit(command: BaseCommand, options: dict[str, Any]) -> None:
         fields["bond_payer_account"] = options["bond_account"]
     else:
         fields["bond_guarantee_reference"] = options["bond_guarantee"]
-    body, content_type = _multipart(fields, {"envelope": (envelope_path.name, envelope)})
+    # the envelope is the body and streams straight to storage; the bid's fields go in the query
     bid = _call(
         urllib.request.Request(  # noqa: S310  # http(s) only, checked above
-            f"{base}/api/v1/bids/lots/{options['lot']}/bids",
-            data=body,
-            headers={**headers, "Content-Type": content_type},
+            f"{base}/api/v1/bids/lots/{options['lot']}/envelopes?{urllib.parse.urlencode(fields)}",
+            data=envelope,
+            headers={**headers, "Content-Type": "application/cms"},
             method="POST",
         ),
         what="The submission",
