@@ -8,7 +8,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install install-dev run demo test lint types imports migrations-check test-sqlite test-postgresql messages frontend
+.PHONY: help install install-dev run demo test lint types imports migrations-check test-sqlite test-postgresql messages frontend bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -57,3 +57,6 @@ messages: ## rebuild the translation catalogues after changing texts, then compi
 
 frontend: ## rebuild the browser sealing bundle from frontend/ (needs Node.js 20 + npm); commit the result
 	@scripts/build-frontend
+
+bench: install-dev ## the benchmark harness: every figure on SQLite and PostgreSQL, report in bench/results/
+	$(VENV)/python -m bench --postgresql "$(PG_URL)" $(BENCH_ARGS)
