@@ -224,7 +224,7 @@ class _Pending:
     timestamp_token: bytes
     context: AuditContext  # of the request that sent it: the audit entry is written in another thread
     bid: Bid | None = None
-    error: Exception | None = None
+    error: BaseException | None = None
     woken: threading.Event = field(default_factory=threading.Event)
 
 
@@ -294,10 +294,11 @@ def _commit(batch: list[_Pending]) -> None:
                     written.append(pending)
                 except Exception as error:  # raised in its own request, not in the others'
                     pending.bid, pending.error = None, error
-            ledger_append_batch(events=[_ledger_event(pending) for pending in written])
+            if written:
+                ledger_append_batch(events=[_ledger_event(pending) for pending in written])
             for pending in written:
                 _audit(pending)
-    except Exception as error:  # nothing of the batch was committed
+    except BaseException as error:  # nothing of the batch was committed
         for pending in batch:
             pending.bid, pending.error = None, error
         raise
