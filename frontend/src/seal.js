@@ -315,18 +315,20 @@ async function sealAndSubmit(form, show) {
   const envelopeSha256 = hex(await crypto.subtle.digest("SHA-256", envelope));
 
   show("Submitting the sealed envelope…");
-  const upload = new FormData();
-  upload.append("envelope", new Blob([envelope], { type: "application/pkcs7-mime" }), "bid.p7m");
-  upload.append("entity_id", field("entity_id").value);
-  upload.append("bond_amount", field("bond_amount").value.trim() || "0");
-  upload.append("bond_payer_account", field("bond_payer_account").value.trim());
-  upload.append("bond_guarantee_reference", field("bond_guarantee_reference").value.trim());
+  // The envelope is the request body and the bid's fields the query: the server streams the body to storage
+  // with no form to parse (POST /api/v1/bids/lots/{id}/envelopes).
+  const query = new URLSearchParams({
+    entity_id: field("entity_id").value,
+    bond_amount: field("bond_amount").value.trim() || "0",
+    bond_payer_account: field("bond_payer_account").value.trim(),
+    bond_guarantee_reference: field("bond_guarantee_reference").value.trim(),
+  });
   const bid = await apiJson(
-    await fetch(page.submitUrl, {
+    await fetch(`${page.submitUrl}?${query}`, {
       method: "POST",
-      body: upload,
+      body: envelope,
       credentials: "same-origin",
-      headers: { "X-CSRFToken": csrf },
+      headers: { "X-CSRFToken": csrf, "Content-Type": "application/cms" },
     }),
   );
   if (bid.sha256 !== envelopeSha256) {

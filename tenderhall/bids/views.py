@@ -36,7 +36,7 @@ def bid_seal_view(request: HttpRequest, lot_id: int) -> HttpResponse:
             "lot": lot,
             "entities": bidder_entities(user),
             "sealing_url": f"{api}/tenders/{tender.pk}/sealing",
-            "submit_url": f"{api}/lots/{lot.pk}/bids",
+            "submit_url": f"{api}/lots/{lot.pk}/envelopes",
             "receipt_url_template": f"{api}/bids/{{id}}/receipt",
             "tender_url": reverse("portal:tender_detail", args=[tender.pk]),
         },
