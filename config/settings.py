@@ -108,8 +108,19 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": dj_database_url.parse(ENV.database_url, conn_max_age=60)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+DATABASES = {"default": dj_database_url.parse(ENV.database_url, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A connection pool per process: under ASGI every request runs in a thread of its own, and connections
+    # kept per thread (CONN_MAX_AGE) exhaust the server's max_connections under a deadline rush; pooled
+    # requests wait up to `timeout` seconds for a connection instead of failing (docs/configuration.md).
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": 2,
+            "max_size": int(os.environ.get("TENDERHALL_DB_POOL_SIZE", "20")),
+            "timeout": float(os.environ.get("TENDERHALL_DB_POOL_TIMEOUT", "60")),
+        }
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",

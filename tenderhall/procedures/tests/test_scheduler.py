@@ -369,11 +369,15 @@ def test_a_second_tick_waits_for_the_first_holding_the_lock_and_then_finds_nothi
     other.join(timeout=10)
     # then
     assert blocked, "the second tick never waited for the row lock"
-    assert results == {"first": 1, "second": 0}
+    assert results == {"first": 2, "second": 0}  # closed, then failed (no bids)
     assert "could not advance" not in caplog.text  # nothing was refused: no deadlock, no error
-    assert state(tender) == (TenderStatus.BIDDING_CLOSED, "", None)
-    assert [leaf["type"] for leaf in leaves()] == ["procedures:tender:bidding_closed"]
-    assert len(audit()) == 1
+    assert state(tender) == (TenderStatus.FAILED, "", None)
+    assert [leaf["type"] for leaf in leaves()] == [
+        "procedures:tender:bidding_closed",
+        "procedures:tender:failed",
+        "procedures:notice:published",
+    ]
+    assert len(audit("procedures:tender:")) == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -397,13 +401,17 @@ def test_two_workers_ticking_at_once_advance_each_tender_once():
         worker.start()
     for worker in workers:
         worker.join(timeout=20)
-    # then: two steps for each published tender, one for the one in bidding, however the work was shared
-    assert sum(results) == 5
-    assert [state(t)[0] for t in tenders] == [TenderStatus.BIDDING_CLOSED] * 3
+    # then: three steps for each published tender (documents, close, fail: no bids), two for the one in
+    # bidding, however the work was shared
+    assert sum(results) == 8
+    assert [state(t)[0] for t in tenders] == [TenderStatus.FAILED] * 3
     assert sorted(str(leaf["type"]) for leaf in leaves()) == sorted(
-        ["procedures:tender:documents_opened"] * 2 + ["procedures:tender:bidding_closed"] * 3
+        ["procedures:tender:documents_opened"] * 2
+        + ["procedures:tender:bidding_closed"] * 3
+        + ["procedures:tender:failed"] * 3
+        + ["procedures:notice:published"] * 3
     )
-    assert len(audit()) == 5
+    assert len(audit("procedures:tender:")) == 8
 
 
 # --- notices ------------------------------------------------------------------------------------------------
