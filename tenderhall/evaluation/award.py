@@ -142,7 +142,7 @@ def _lot_candidates(evaluation: Evaluation) -> dict[str, Any]:
                 "rank": ranks[key]["rank"],
                 "tied": ranks[key]["tied"],
                 "bidder": bids[key].entity.name,
-                "identifier": bids[key].entity.identifier,
+                "identifier": bids[key].entity.public_identifier,
                 "price": str(bids[key].price),
                 "figure": results["bids"][str(key)]["figure"],
             }
@@ -224,7 +224,7 @@ def award_decide(*, actor: User, evaluation_id: int, bid_id: int, reason: str = 
             actor=f"user:{actor.pk}",
             at=now,
             data={
-                "winner": winner.entity.identifier,
+                "winner": winner.entity.public_identifier,
                 "price": str(winner.price),
                 "first_ranked": bid_id == first,
             },
@@ -256,7 +256,7 @@ def _award_data(evaluation: Evaluation) -> dict[str, Any]:
     return {
         "lot": evaluation.lot.code,
         "winner": award.winner.entity.name,
-        "identifier": award.winner.entity.identifier,
+        "identifier": award.winner.entity.public_identifier,
         "price": str(award.winner.price),
     }
 

@@ -101,7 +101,7 @@ def award_decided(event: dict[str, Any]) -> dict[str, Any] | list[str]:
         return [f"award {event['subjects']['award']} no longer exists"]
     data = {
         **event.get("data", {}),
-        "winner": award.winner.entity.identifier,
+        "winner": award.winner.entity.public_identifier,
         "price": str(award.winner.price),
     }
     return {**event, "data": data}

@@ -685,7 +685,7 @@ def _record_bid(opened: OpenedBid) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "bid": str(opened.bid.token),
         "bidder": opened.bid.entity.name,
-        "bidder_id": opened.bid.entity.identifier,
+        "bidder_id": opened.bid.entity.public_identifier,
         "envelope_sha256": opened.bid.sha256,
         "outcome": opened.outcome,
         "outcome_label": str(opened.get_outcome_display()),

@@ -42,7 +42,7 @@ def entity_out(entity: MarketEntity, *, viewer: User | None) -> EntityOut:
         id=entity.pk,
         kind=entity.kind,
         name=entity.name,
-        identifier=entity.identifier,
+        identifier=entity.identifier if private else entity.public_identifier,
         org_code=entity.org_code,
         region_code=entity.region_code,
         region_name=region_name(entity.region_code),

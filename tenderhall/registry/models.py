@@ -5,7 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tenderhall.registry.choices import EntityKind, EntityStatus, SubRegistry
+from tenderhall.core.audit import masked
+from tenderhall.registry.choices import PERSON_KINDS, EntityKind, EntityStatus, SubRegistry
 
 
 class MarketEntity(models.Model):
@@ -43,6 +44,12 @@ class MarketEntity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def public_identifier(self) -> str:
+        """The identifier as the public sees it: an organisation's code in full, a person's identity number
+        masked (the registry, notices, records and the ledger all show this one)."""
+        return masked(self.identifier) if self.kind in PERSON_KINDS else self.identifier
 
     @property
     def tag_labels(self) -> list[str]:

@@ -11,11 +11,10 @@ from django.db.models import Count
 
 from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.models import Bid
-from tenderhall.core.audit import masked
 from tenderhall.core.hooks import FeedSource, register_feed_source
 from tenderhall.procedures.choices import TenderStatus
 from tenderhall.procedures.models import Clarification, Complaint, Notice, Objection, Tender, TenderDocument
-from tenderhall.registry.choices import EntityKind, EntityStatus
+from tenderhall.registry.choices import EntityStatus
 from tenderhall.registry.models import MarketEntity
 
 State = dict[str, dict[str, Any]]
@@ -100,7 +99,7 @@ def entity_state(ids: list[str], private: bool, now: datetime) -> State:
         str(e.pk): {
             "kind": e.kind,
             "name": e.name,
-            "identifier": masked(e.identifier) if e.kind == EntityKind.NATURAL_PERSON else e.identifier,
+            "identifier": e.public_identifier,
             "region_code": e.region_code,
             "tags": list(e.tags),
             "status": e.status,

@@ -64,3 +64,27 @@ def test_the_live_field_check_gives_the_services_reason():
     assert "应为" in html
     good = Client().get("/registry/register/check", {"kind": "legal_person", "identifier": uscc(31)})
     assert 'data-field="identifier" hx-swap-oob="true"></p>' in good.content.decode()
+
+
+def test_a_natural_persons_identity_number_is_masked_for_everyone_but_its_own_people():
+    from tenderhall.accounts.tests.factories import NOW, resident_id
+    from tenderhall.registry import services
+    from tenderhall.registry.choices import EntityKind
+
+    operator = make_operator()
+    owner = make_user()
+    number = resident_id(4242)
+    person = services.entity_register(
+        actor=owner, kind=EntityKind.NATURAL_PERSON, name="王小明", identifier=number, role="bidder", now=NOW
+    )
+    services.entity_approve(actor=operator, entity_id=person.pk, now=NOW)
+    masked = number[:3] + "*" * 13 + number[-2:]
+    public = Client()
+    assert public.get(f"/api/v1/registry/entities/{person.pk}").json()["identifier"] == masked
+    page = public.get(f"/registry/{person.pk}/").content.decode()
+    assert masked in page
+    assert number not in page
+    assert number not in public.get("/registry/").content.decode()
+    own = Client()
+    own.force_login(owner)
+    assert number in own.get(f"/registry/{person.pk}/").content.decode()
