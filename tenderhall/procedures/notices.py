@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext
 
 from tenderhall.accounts.models import User
@@ -74,8 +75,9 @@ def notice_data(tender: Tender, kind: str, extra: dict[str, Any] | None = None) 
 
 
 def notice_text(tender: Tender, kind: str, data: dict[str, Any]) -> tuple[str, str]:
-    """Title and body in Chinese, the language of the notice as published."""
-    label = NoticeKind(kind).label
+    """Title and body in Chinese, the language of the notice as published, whatever the request's language."""
+    with translation.override("zh-hans"):
+        label = str(NoticeKind(kind).label)
     title = f"{tender.name}{label}"
     rules = procedure_rules(tender.procedure_type)
     lines = [

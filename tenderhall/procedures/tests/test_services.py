@@ -136,6 +136,18 @@ def test_publishing_a_lawful_tender_makes_it_published_with_its_notice_and_ledge
     assert AuditEntry.objects.filter(action="procedures:tender:published").count() == 1
 
 
+def test_a_notice_is_written_in_chinese_whatever_the_language_of_the_request_that_publishes_it():
+    from django.utils import translation
+
+    parties = make_parties()
+    tender = make_draft_tender(parties, days_to_deadline=22)
+    attach_signed_document(parties, tender)
+    with translation.override("en"):
+        services.tender_publish(actor=parties.agency_user, tender_id=tender.pk, now=PUBLISH_AT)
+    notice = Notice.objects.get(tender=tender)
+    assert notice.title == f"{tender.name}招标公告"
+
+
 def test_a_timeline_one_day_short_is_refused_naming_the_limit_the_shortfall_and_the_earliest_date():
     # given: the documents out on 2 March 09:00 and the deadline on 23 March 09:00; the works track's 20 days,
     # counted from the day after issue and leaving the deadline's own day whole, need 24 March
