@@ -30,7 +30,7 @@ class Clock:
 
 def demo_data() -> Tender:
     """`tenderhall demo-data` at :data:`NOW`: the demo tender, published."""
-    call_command("demo-data", stdout=io.StringIO())
+    call_command("demo-data", "--no-evaluations", stdout=io.StringIO())
     return Tender.objects.get(name="江城市第一实验中学教学楼改造施工")
 
 

@@ -47,9 +47,9 @@ def counts() -> tuple[int, ...]:
 
 def test_demo_data_covers_every_role_and_a_second_run_changes_nothing():
     # when
-    call_command("demo-data", stdout=StringIO())
+    call_command("demo-data", "--no-evaluations", stdout=StringIO())
     first = counts()
-    call_command("demo-data", stdout=StringIO())
+    call_command("demo-data", "--no-evaluations", stdout=StringIO())
     # then
     assert counts() == first
     assert set(RoleGrant.objects.values_list("role", flat=True)) == set(Role.values)
@@ -77,7 +77,7 @@ def test_demo_data_covers_every_role_and_a_second_run_changes_nothing():
 
 
 def test_demo_data_prints_the_current_two_factor_code_of_a_demo_user():
-    call_command("demo-data", stdout=StringIO())
+    call_command("demo-data", "--no-evaluations", stdout=StringIO())
     out = StringIO()
     call_command("demo-data", "--code", "operator", stdout=out)
     operator = User.objects.get(username="operator")
@@ -89,7 +89,7 @@ def test_demo_data_is_refused_in_production_mode(settings):
 
     settings.TENDERHALL_MODE = "production"
     with pytest.raises(CommandError, match="refused in production"):
-        call_command("demo-data", stdout=StringIO())
+        call_command("demo-data", "--no-evaluations", stdout=StringIO())
     assert not User.objects.exists()
 
 
@@ -97,7 +97,7 @@ def test_every_leaf_of_the_demo_data_is_recomputed_from_the_live_rows():
     from tenderhall.ledger.services import ledger_integrate
     from tenderhall.ledger.verify import verify_local
 
-    call_command("demo-data", stdout=StringIO())
+    call_command("demo-data", "--no-evaluations", stdout=StringIO())
     ledger_integrate(now=DEMO_NOW)
     report = verify_local()
     assert (report.problems, report.unknown_types) == ([], {})

@@ -7,6 +7,7 @@ on one's own machine, never for a deployment (the command refuses to run in prod
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -208,8 +209,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--evaluations",
-            action="store_true",
-            help="also leave a tender at each evaluation stage, from the drawn committee to the contract",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="leave a tender at each evaluation stage, from the drawn committee to the contract (the "
+            "default; --no-evaluations: only the registry and the tenders in bidding and at the opening)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
