@@ -40,7 +40,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from tenderhall.accounts.demo_ca import CLOCK_SKEW, DemoCA
-from tenderhall.accounts.trust import demo_ca_from_settings
+from tenderhall.accounts.demo_ca import KEY_FILE as DEMO_KEY_FILE
+from tenderhall.accounts.trust import demo_ca_directory, demo_ca_from_settings
 from tenderhall.core.receipts import ReceiptSigner, receipt_signer
 from tenderhall.core.tsa import TimestampSignerInvalid, TsaSigner
 from tenderhall.ledger.keys import load_or_create_key
@@ -70,11 +71,41 @@ def receipt_directory() -> Path:
     return Path(settings.TENDERHALL_DATA_DIR) / RECEIPT_SUBDIRECTORY
 
 
+# The last signer checked, by key file: every bid's receipt needs one, and the full check (the demo CA's key
+# read and its signature on the TSA certificate verified) costs milliseconds. It is reused while the files are
+# unchanged (not even their modes) and ``now`` is inside the span in which the full check would pass without
+# renewing.
+_checked: dict[str, tuple[tuple[int, int, bool], TsaSigner, datetime, datetime]] = {}
+
+
+def _stamp(key_path: Path, demo: bool) -> tuple[int, int, bool]:
+    def changed(path: Path) -> int:  # ctime: a new content and a chmod both change it
+        try:
+            return path.stat().st_ctime_ns
+        except OSError:
+            return -1
+
+    root = demo_ca_directory() / DEMO_KEY_FILE if demo else None
+    return changed(key_path), changed(root) if root else 0, demo
+
+
 def tsa_signer_load_or_create(*, now: datetime) -> TsaSigner:
     """The TSA's signer, made (or renewed) from the demo CA in embedded mode; ``TsaKeyError`` if unusable."""
     directory = tsa_directory()
     key_path = directory / TSA_KEY_FILE
     demo = _demo_ca_on()
+    checked = _checked.get(str(key_path))
+    if checked is not None and checked[0] == _stamp(key_path, demo) and checked[2] <= now < checked[3]:
+        return checked[1]
+    signer = _tsa_signer_checked(key_path, demo=demo, now=now)
+    certificate = signer.x509_certificate
+    end = certificate.not_valid_after_utc - (RENEW_BEFORE if demo else timedelta(0))
+    _checked[str(key_path)] = (_stamp(key_path, demo), signer, certificate.not_valid_before_utc, end)
+    return signer
+
+
+def _tsa_signer_checked(key_path: Path, *, demo: bool, now: datetime) -> TsaSigner:
+    directory = key_path.parent
     if demo:
         ca = demo_ca_from_settings(now=now)
         if not key_path.exists():

@@ -250,3 +250,33 @@ def test_the_receipt_key_is_not_the_ledger_log_key() -> None:
     receipt_key = receipt_signer_load_or_create().public_key
     log_key = load_or_create_key(ledger_conf.log_key_file()).public_key()
     assert receipt_key != log_key
+
+
+def test_a_checked_signer_is_reused_until_its_files_change_or_its_span_ends(monkeypatch) -> None:
+    from tenderhall.accounts import tsa_keys
+
+    # given: a signer checked once
+    first = tsa_signer_load_or_create(now=NOW)
+    calls: list[datetime] = []
+    full_check = tsa_keys._tsa_signer_checked
+
+    def counted(key_path: Path, *, demo: bool, now: datetime) -> TsaSigner:
+        calls.append(now)
+        return full_check(key_path, demo=demo, now=now)
+
+    monkeypatch.setattr(tsa_keys, "_tsa_signer_checked", counted)
+    # when / then: the next bids reuse it without the full check
+    assert tsa_signer_load_or_create(now=NOW + timedelta(hours=1)) is first
+    assert calls == []
+    # a key file made unsafe is noticed at once (its ctime changes)
+    key_path = tsa_directory() / TSA_KEY_FILE
+    key_path.chmod(0o644)
+    with pytest.raises(TsaKeyError, match="chmod 600"):
+        tsa_signer_load_or_create(now=NOW + timedelta(hours=2))
+    key_path.chmod(0o600)
+    assert tsa_signer_load_or_create(now=NOW + timedelta(hours=3)).certificate == first.certificate
+    # and near its renewal the full check runs again (and renews)
+    late = first.x509_certificate.not_valid_after_utc - RENEW_BEFORE + timedelta(days=1)
+    renewed = tsa_signer_load_or_create(now=late)
+    assert renewed.certificate != first.certificate
+    assert len(calls) == 3
