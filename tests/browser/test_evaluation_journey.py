@@ -1,16 +1,21 @@
-"""The first full journey: a works tender published with signed documents, three bids sealed with real CMS
-(the platform's client and the openssl command line), opened by their bidders at the deadline, then the
-committee drawn from a verifiable seed, the declarations signed, the scoring, the signed report, the
-candidates' publicity, the award and the contract — and `tenderhall ledger verify` recomputes every leaf.
+"""The full journey: a works tender published with signed documents, three bids sealed with real CMS (the
+platform's client and the openssl command line), opened in the opening hall by their bidders with the content
+keys they unwrapped on their machines, the record published from the hall, then the committee drawn from a
+verifiable seed, the declarations signed, the scoring, the signed report, the candidates' publicity, the award
+and the contract — and `tenderhall ledger verify` recomputes every leaf.
 
-The steps before the evaluation come from the opening's test scene (services with real keys); from the
-evaluation on, people act in the browser (one expert, the agency, the tenderee) or over the API with their
-tokens (the other experts, the contract), and every signature is made with openssl or the CMS builder.
+The publication and the sealing come from the opening's test scene (services with real keys, the scheduler run
+where the worker would run it). From the opening on, people act in the browser (the bidders and the agency in
+the hall, one expert, the agency, the tenderee) or over the API with their tokens (the expert pool's import,
+the evaluation's set-up and draw, the other experts, the contract), and every signature is made with openssl
+or the CMS builder. The clock is shifted and jumps; the test never sleeps to reach a moment.
 """
 
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
+from playwright.sync_api import expect
 
 from tenderhall.accounts.choices import Scope
 from tenderhall.accounts.models import User
@@ -27,15 +33,18 @@ from tenderhall.core import clock
 from tenderhall.evaluation import draw
 from tenderhall.evaluation.models import Committee, Contract, EvaluatedBid, Evaluation, Member, Publicity
 from tenderhall.evaluation.tests.support import expert_csv
-from tenderhall.opening import sessions
-from tenderhall.opening.tests.scene import DEADLINE, open_at_deadline
+from tenderhall.ledger import selectors as ledger_selectors
+from tenderhall.opening import views
+from tenderhall.opening.tests.scene import DEADLINE, DURING, PRICES, open_at_deadline
 from tenderhall.procedures.models import Tender
 from tenderhall.procedures.tests.support import Signer, accept_for_user, make_signer
 from tenderhall.registry.tests.factories import uscc
-from tests.browser.test_tender_journey import ShiftedClock, sign_in
+from tests.browser.journey_steps import LIVE, People, hall_row, open_in_hall, submit_action
+from tests.browser.test_tender_journey import ShiftedClock
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AT_OPENING = DEADLINE + timedelta(minutes=5)
+STREAM_GONE = views.STREAM_SECONDS + 5  # s: the longest a request thread of the live server may go on
 API = "/api/v1/evaluation"
 SCORES = {0: ("38", "15"), 1: ("45", "18"), 2: ("41", "16")}  # tech of 50, biz of 20, by bid order
 
@@ -44,20 +53,53 @@ def api(user: User, now: Any) -> dict[str, str]:
     return bearer(user, Scope.PROCEDURES_READ, Scope.PROCEDURES_WRITE, now=now)
 
 
-def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(
-    browser: Any, live_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # given: a published tender, three sealed bids opened by their bidders, and the opening record
-    opening = open_at_deadline(tmp_path, sealers=("client", "openssl", "client"))
-    for bidder in opening.bidders:
-        sessions.content_key_submit(
-            actor=bidder.user, bid_id=bidder.bid.pk, content_key=bidder.content_key(), now=AT_OPENING
-        )
-    agency, tenderee = opening.parties.agency_user, opening.parties.tenderee_user
-    sessions.record_publish(actor=agency, tender_id=opening.tender.pk, now=AT_OPENING + timedelta(minutes=1))
-    shifted = ShiftedClock(AT_OPENING + timedelta(minutes=10))
+@pytest.fixture
+def people(
+    browser: Any, live_server: Any, transactional_db: None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[People]:
+    """Everyone's browser, on a clock shifted to while bidding is open. The contexts are closed, and the live
+    server's request threads (the hall's event streams among them) are waited for, before the database is
+    emptied: a stream notices its closed connection on its next write, within seconds."""
+    ledger_selectors.clear_tile_cache()
+    shifted = ShiftedClock(DURING)
     monkeypatch.setattr(clock, "now", shifted.now)
-    base, http = live_server.url, Client()
+    made = People(browser, live_server.url, shifted)
+    yield made
+    made.close()
+    for thread in threading.enumerate():
+        if "process_request_thread" in thread.name:
+            thread.join(timeout=STREAM_GONE)
+    ledger_selectors.clear_tile_cache()
+
+
+def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(people: People, tmp_path: Path) -> None:
+    # given: a published works tender, its escrow key split among the opening officials, and three bids sealed
+    # with real CMS on the bidders' machines (the platform's client and openssl), opened by the worker at the
+    # deadline; the opening hall fills a few minutes later
+    opening = open_at_deadline(tmp_path, sealers=("client", "openssl", "client"))
+    agency, tenderee = opening.parties.agency_user, opening.parties.tenderee_user
+    shifted, base = people.shifted, people.base
+    shifted.jump(AT_OPENING - shifted.now())
+    hall = f"{base}/opening/tenders/{opening.tender.pk}/hall/"
+    office = people.page(agency, totp_secret=agency.totp_secret)
+    office.goto(hall)
+    expect(office.locator("#hall-view")).to_have_text("manager")
+    expect(office.locator('#hall-state tr.hall-bid[data-outcome="pending"]')).to_have_count(3)
+
+    # and: each bidder opens its own bid with the content key it unwrapped on its machine; the agency's page,
+    # never reloaded, shows the price as it comes
+    for index, bidder in enumerate(opening.bidders):
+        open_in_hall(people.page(bidder.user), hall, bidder)
+        expect(hall_row(office, bidder)).to_have_attribute("data-outcome", "opened", timeout=LIVE)
+        expect(hall_row(office, bidder).locator(".hall-price")).to_have_text(PRICES[index])
+
+    # and: every bid decrypted, the agency publishes the opening record without waiting for the window's end
+    answer = submit_action(office, "#record-form", f"/tenders/{opening.tender.pk}/record")
+    assert answer.status == 200, answer.text()
+    expect(office.locator("#hall-record")).to_be_visible(timeout=LIVE)
+    assert opening.session.status == "recorded"
+    shifted.jump(timedelta(minutes=5))
+    http = Client()
 
     # and: a pool of seven experts with accounts and signing certificates, imported by the operator
     experts: dict[str, tuple[User, Signer]] = {}
@@ -112,8 +154,7 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(
     bids = list(EvaluatedBid.objects.filter(evaluation_id=evaluation_id).order_by("bid__submitted_at"))
     first_code, *other_codes = record["drawn"]
     user, signer = experts[first_code]
-    page = browser.new_context(locale="zh-CN", accept_downloads=True).new_page()
-    sign_in(page, base, user.username, shifted, user.totp_secret)
+    page = people.page(user, totp_secret=user.totp_secret)
     page.goto(f"{base}/evaluation/{evaluation_id}/")
     with page.expect_download() as download:
         page.click("#declaration a:has-text('下载承诺书')")
@@ -159,8 +200,7 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(
         )
 
     # and: the agency concludes and makes the report in the browser; every member signs the PDF with openssl
-    office = browser.new_context(locale="zh-CN").new_page()
-    sign_in(office, base, agency.username, shifted, agency.totp_secret)
+    # (the agency's page that presided over the opening hall)
     office.goto(f"{base}/evaluation/{evaluation_id}/")
     office.click("#conclude")
     office.wait_for_selector("text=评审结果已汇总。")
@@ -183,8 +223,7 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(
 
     # and: after the publicity the tenderee awards the first-ranked candidate and records the contract
     shifted.jump(Publicity.objects.get().ends_at + timedelta(hours=1) - shifted.now())
-    owner = browser.new_context(locale="zh-CN").new_page()
-    sign_in(owner, base, tenderee.username, shifted, tenderee.totp_secret or None)
+    owner = people.page(tenderee, totp_secret=tenderee.totp_secret)
     owner.goto(f"{base}/evaluation/{evaluation_id}/")
     owner.click("#award-form button")
     owner.wait_for_selector("text=已确定中标人，中标结果已公告。")
@@ -215,3 +254,4 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(
     out = io.StringIO()
     call_command("ledger", "verify", stdout=out)
     assert out.getvalue().rstrip().endswith("OK: the log verifies"), out.getvalue()
+    assert people.errors == []

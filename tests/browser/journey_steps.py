@@ -1,0 +1,116 @@
+"""Steps of a tender's life as people take them in the browser, for the full-journey test: a bidder seals and
+submits in the sealing page with its PKCS#12 file, a bidder opens its bid in the opening hall with the content
+key it unwrapped on its own machine, the agency publishes the opening record from the hall.
+
+The browser contexts are kept by ``People`` so the test's fixture can close them, and wait for the hall's
+event streams to end, before the database is emptied.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+from playwright.sync_api import expect
+
+from tenderhall.accounts.models import User
+from tenderhall.bids.models import Bid
+from tenderhall.opening.tests.scene import Bidder
+from tenderhall.procedures.models import Lot
+from tests.browser.test_tender_journey import ShiftedClock, sign_in
+
+LIVE = 20_000  # ms: the hall's stream looks for changes every second; a busy machine may take longer
+SEALING = 60_000  # ms: the page signs and encrypts in JavaScript, then the server stamps the receipt
+BOND_ACCOUNT = "6222020200001234567"
+
+
+class People:
+    """One browser context per person, all signed in against the same live server and shifted clock; every
+    page error is kept so the test can say none happened."""
+
+    def __init__(self, browser: Any, base: str, shifted: ShiftedClock) -> None:
+        self.browser, self.base, self.shifted = browser, base, shifted
+        self.contexts: list[Any] = []
+        self.errors: list[str] = []
+        self.sent: list[tuple[str, str, bytes]] = []  # method, url, body
+
+    def page(self, user: User | None = None, *, totp_secret: str | None = None) -> Any:
+        context = self.browser.new_context(locale="zh-CN", accept_downloads=True)
+        self.contexts.append(context)
+        context.on("request", lambda r: self.sent.append((r.method, r.url, r.post_data_buffer or b"")))
+        page = context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        if user is not None:
+            sign_in(page, self.base, user.username, self.shifted, totp_secret or None)
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+        self.contexts = []
+
+
+def pkcs12_for(bidder: Bidder, password: bytes) -> Path:
+    """The bidder's signing key and certificate as the PKCS#12 file its CA would hand out."""
+    path = bidder.home / "signing.p12"
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            bidder.entity.name.encode(),
+            bidder.signing_key,
+            bidder.signing_cert,
+            None,
+            serialization.BestAvailableEncryption(password),
+        )
+    )
+    return path
+
+
+def seal_in_page(
+    page: Any, base: str, *, lot: Lot, bidder: Bidder, price: str, duration_days: int, password: bytes
+) -> Bid:
+    """Fill the sealing page (the escrow certificate is fetched by the page itself), seal, submit, and wait
+    for the receipt; the bid the platform stored is the bidder's from then on."""
+    p12 = pkcs12_for(bidder, password)
+    document = bidder.home / "技术标.txt"
+    document.write_bytes(f"{bidder.entity.name} 施工组织设计\n".encode() * 20)
+    page.goto(f"{base}/bids/lots/{lot.pk}/seal/")
+    page.select_option("#id_entity_id", str(bidder.entity.pk))
+    page.set_input_files("#id_pkcs12", str(p12))
+    page.fill("#id_pkcs12_password", password.decode())
+    page.set_input_files("#id_encryption_certificate", str(bidder.home / "encryption.cert.pem"))
+    page.fill("#id_price", price)
+    page.fill("#id_duration_days", str(duration_days))
+    page.set_input_files("#id_documents", str(document))
+    page.fill("#id_bond_amount", str(lot.bid_bond))
+    page.fill("#id_bond_payer_account", BOND_ACCOUNT)
+    page.click("#seal-submit")
+    page.wait_for_selector("#seal-receipt:not([hidden])", timeout=SEALING)
+    bid = Bid.objects.get(lot=lot, entity=bidder.entity)
+    assert page.locator("#receipt-token").inner_text() == str(bid.token)
+    assert page.locator("#receipt-sha256").inner_text() == bid.sha256
+    bidder.submitted = bid
+    return bid
+
+
+def submit_action(page: Any, form: str, path_end: str) -> Any:
+    """Submit one of the hall's action forms and wait for the API's answer to reach the page."""
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith(path_end)) as answer:
+        page.click(f"{form} button[type=submit]")
+    return answer.value
+
+
+def hall_row(page: Any, bidder: Bidder) -> Any:
+    return page.locator(f'#hall-state tr.hall-bid[data-bid-token="{bidder.bid.token}"]')
+
+
+def open_in_hall(page: Any, hall: str, bidder: Bidder) -> None:
+    """The bidder pastes the content key `tenderhall bid unwrap-key` printed on its machine; its bid opens."""
+    page.goto(hall)
+    expect(page.locator("#hall-view")).to_have_text("bidder")
+    page.fill(f"#content-key-{bidder.bid.pk}", bidder.content_key().hex())
+    answer = submit_action(page, f"#key-form-{bidder.bid.pk}", f"/bids/{bidder.bid.pk}/content-key")
+    assert answer.status == 200, answer.text()
+    expect(page.locator("#hall-status")).to_have_attribute("data-code", "ok")
+    expect(hall_row(page, bidder)).to_have_attribute("data-outcome", "opened", timeout=LIVE)
