@@ -1,4 +1,5 @@
-"""Steps of a tender's life as people take them in the browser, for the full-journey test: a bidder seals and
+"""Steps of a tender's life as people take them in the browser, for the full-journey test: the agency uploads
+the tender documents it signed and publishes the tender from its management page, a bidder seals and
 submits in the sealing page with its PKCS#12 file, a bidder opens its bid in the opening hall with the content
 key it unwrapped on its own machine, the agency publishes the opening record from the hall.
 
@@ -11,14 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+from cryptography.x509 import load_pem_x509_certificate
 from playwright.sync_api import expect
 
 from tenderhall.accounts.models import User
 from tenderhall.bids.models import Bid
+from tenderhall.core import clock
 from tenderhall.opening.tests.scene import Bidder
-from tenderhall.procedures.models import Lot
+from tenderhall.procedures.models import Lot, Tender
+from tenderhall.procedures.tests.factories import Parties
+from tenderhall.procedures.tests.support import accept_for_entity, make_signer
 from tests.browser.test_tender_journey import ShiftedClock, sign_in
 
 LIVE = 20_000  # ms: the hall's stream looks for changes every second; a busy machine may take longer
@@ -50,6 +55,33 @@ class People:
         for context in self.contexts:
             context.close()
         self.contexts = []
+
+
+def publish_in_page(page: Any, base: str, *, parties: Parties, tender: Tender, home: Path) -> None:
+    """The agency signs the tender documents on its machine with its accepted certificate (a detached CMS
+    signature), uploads both in the tender's management page and publishes."""
+    now = clock.now()
+    signer = make_signer(common_name=parties.agency.name, serial_number=parties.agency.identifier, now=now)
+    accept_for_entity(signer, actor=parties.agency_user, entity=parties.agency, now=now)
+    content = f"{tender}\n第一章 招标公告\n第二章 投标人须知\n".encode() * 40
+    key = serialization.load_pem_private_key(signer.key_pem, password=None)
+    signature = (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(content)
+        .add_signer(load_pem_x509_certificate(signer.cert_pem), key, hashes.SHA256())  # type: ignore[arg-type]  # RSA
+        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary])
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "招标文件.txt").write_bytes(content)
+    (home / "招标文件.p7s").write_bytes(signature)
+    page.goto(f"{base}/procedures/tenders/{tender.pk}/manage/")
+    page.fill("#document-upload #id_name", "招标文件")
+    page.set_input_files("#document-upload #id_file", str(home / "招标文件.txt"))
+    page.set_input_files("#document-upload #id_signature", str(home / "招标文件.p7s"))
+    page.click("#document-upload button[type=submit]")
+    page.wait_for_selector("text=招标文件已验签并上传。")
+    page.click("#publish")
+    page.wait_for_selector("#tender-status:has-text('已发布')")
 
 
 def pkcs12_for(bidder: Bidder, password: bytes) -> Path:

@@ -1,14 +1,16 @@
-"""The full journey: a works tender published with signed documents, three bids sealed with real CMS (the
-platform's client and the openssl command line), opened in the opening hall by their bidders with the content
-keys they unwrapped on their machines, the record published from the hall, then the committee drawn from a
-verifiable seed, the declarations signed, the scoring, the signed report, the candidates' publicity, the award
-and the contract — and `tenderhall ledger verify` recomputes every leaf.
+"""The full journey: a works tender whose documents the agency signs, uploads and publishes in its pages,
+three bids sealed with real CMS (the platform's client and the openssl command line), opened in the opening
+hall by their bidders with the content keys they unwrapped on their machines, the record published from the
+hall, then the committee drawn from a verifiable seed, the declarations signed, the scoring, the signed
+report, the candidates' publicity, the award and the contract — and `tenderhall ledger verify` recomputes
+every leaf.
 
-The publication and the sealing come from the opening's test scene (services with real keys, the scheduler run
-where the worker would run it). From the opening on, people act in the browser (the bidders and the agency in
-the hall, one expert, the agency, the tenderee) or over the API with their tokens (the expert pool's import,
-the evaluation's set-up and draw, the other experts, the contract), and every signature is made with openssl
-or the CMS builder. The clock is shifted and jumps; the test never sleeps to reach a moment.
+The draft tender, its opening officials and the sealing come from the opening's test scene (services with real
+keys); the scheduler is run where the worker would run it. People act in the browser (the agency publishing
+and presiding over the hall, the bidders in the hall, one expert, the agency, the tenderee) or over the API
+with their tokens (the expert pool's import, the evaluation's set-up and draw, the other experts, the
+contract), and every signature is made with openssl or the CMS builder. The clock is shifted and jumps; the
+test never sleeps to reach a moment.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +37,32 @@ from tenderhall.evaluation.models import Committee, Contract, EvaluatedBid, Eval
 from tenderhall.evaluation.tests.support import expert_csv
 from tenderhall.ledger import selectors as ledger_selectors
 from tenderhall.opening import views
-from tenderhall.opening.tests.scene import DEADLINE, DURING, PRICES, open_at_deadline
+from tenderhall.opening.services import escrow_plan_set
+from tenderhall.opening.tests.scene import (
+    NAMES,
+    PRICES,
+    Opening,
+    form_for,
+    make_bidder,
+    make_official,
+    sealed_with_client,
+    sealed_with_openssl,
+    submit,
+)
 from tenderhall.procedures.models import Tender
+from tenderhall.procedures.scheduler import procedures_tick
+from tenderhall.procedures.tests.factories import make_draft_tender, make_parties
 from tenderhall.procedures.tests.support import Signer, accept_for_user, make_signer
 from tenderhall.registry.tests.factories import uscc
-from tests.browser.journey_steps import LIVE, People, hall_row, open_in_hall, submit_action
+from tests.browser.journey_steps import LIVE, People, hall_row, open_in_hall, publish_in_page, submit_action
 from tests.browser.test_tender_journey import ShiftedClock
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-AT_OPENING = DEADLINE + timedelta(minutes=5)
+# 18:00 in Beijing on the factories' Monday, after the agency's two-factor enrolment (its codes are one-time)
+PUBLISHED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 STREAM_GONE = views.STREAM_SECONDS + 5  # s: the longest a request thread of the live server may go on
 API = "/api/v1/evaluation"
+SEALERS = ("client", "openssl", "client")  # how each bidder seals on its machine
 SCORES = {0: ("38", "15"), 1: ("45", "18"), 2: ("41", "16")}  # tech of 50, biz of 20, by bid order
 
 
@@ -57,11 +74,11 @@ def api(user: User, now: Any) -> dict[str, str]:
 def people(
     browser: Any, live_server: Any, transactional_db: None, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[People]:
-    """Everyone's browser, on a clock shifted to while bidding is open. The contexts are closed, and the live
-    server's request threads (the hall's event streams among them) are waited for, before the database is
-    emptied: a stream notices its closed connection on its next write, within seconds."""
+    """Everyone's browser, on a clock shifted to the evening the tender is published. The contexts are closed,
+    and the live server's request threads (the hall's event streams among them) are waited for, before the
+    database is emptied: a stream notices its closed connection on its next write, within seconds."""
     ledger_selectors.clear_tile_cache()
-    shifted = ShiftedClock(DURING)
+    shifted = ShiftedClock(PUBLISHED)
     monkeypatch.setattr(clock, "now", shifted.now)
     made = People(browser, live_server.url, shifted)
     yield made
@@ -73,13 +90,45 @@ def people(
 
 
 def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(people: People, tmp_path: Path) -> None:
-    # given: a published works tender, its escrow key split among the opening officials, and three bids sealed
-    # with real CMS on the bidders' machines (the platform's client and openssl), opened by the worker at the
-    # deadline; the opening hall fills a few minutes later
-    opening = open_at_deadline(tmp_path, sealers=("client", "openssl", "client"))
-    agency, tenderee = opening.parties.agency_user, opening.parties.tenderee_user
+    # given: a draft works tender whose escrow key the agency has assigned to three opening officials (2 of 3)
+    parties = make_parties()
+    agency, tenderee = parties.agency_user, parties.tenderee_user
+    tender = make_draft_tender(parties, now=PUBLISHED)
+    officials = [make_official(i) for i in range(3)]
+    escrow_plan_set(
+        actor=agency, tender_id=tender.pk, official_ids=[o.user.pk for o in officials], k=2, now=PUBLISHED
+    )
     shifted, base = people.shifted, people.base
-    shifted.jump(AT_OPENING - shifted.now())
+
+    # when: the agency signs the documents, uploads them and publishes the tender in its pages; the worker
+    # opens the documents at their time
+    publish_in_page(
+        people.page(agency, totp_secret=agency.totp_secret),
+        base,
+        parties=parties,
+        tender=tender,
+        home=tmp_path / "agency",
+    )
+    procedures_tick(now=shifted.now())
+    tender.refresh_from_db()
+    assert tender.status == "bidding"
+    assert tender.bid_deadline is not None
+    deadline = tender.bid_deadline
+
+    # and: three bidders seal with real CMS on their machines (the platform's client and openssl) and submit
+    # during bidding; the worker opens the session at the deadline and the hall fills a few minutes later
+    opening = Opening(parties, tender, officials)
+    opening.bidders = [make_bidder(parties.operator, tmp_path / f"bidder{i}", NAMES[i]) for i in range(3)]
+    for index, (bidder, sealer) in enumerate(
+        zip(opening.bidders, ("client", "openssl", "client"), strict=True)
+    ):
+        seal = sealed_with_client if sealer == "client" else sealed_with_openssl
+        submit(
+            opening, bidder, seal(opening, bidder, form=form_for(index)), now=PUBLISHED + timedelta(days=5)
+        )
+    shifted.jump(deadline + timedelta(minutes=5) - shifted.now())
+    procedures_tick(now=deadline)
+    opening.tender.refresh_from_db()
     hall = f"{base}/opening/tenders/{opening.tender.pk}/hall/"
     office = people.page(agency, totp_secret=agency.totp_secret)
     office.goto(hall)
@@ -106,8 +155,8 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(people: People
     rows = []
     for n in range(7):
         user = make_user(two_factor=True)
-        signer = make_signer(common_name=user.full_name, serial_number=f"EXPJ{n:04d}", now=DEADLINE)
-        accept_for_user(signer, user=user, now=DEADLINE)
+        signer = make_signer(common_name=user.full_name, serial_number=f"EXPJ{n:04d}", now=deadline)
+        accept_for_user(signer, user=user, now=deadline)
         code = f"J{n + 1:03d}"
         experts[code] = (user, signer)
         rows.append(
