@@ -249,7 +249,10 @@ def _hollow(plaintext: bytes) -> tuple[bytes, memoryview] | None:
     if encap is None or len(encap) != 2 or encap[0].tag != OID or encap[1].tag != CONTEXT_0_CONSTRUCTED:
         return None
     octets = der_element(data, encap[1].start, encap[1].end)
-    if octets is None or octets.tag != OCTET_STRING or octets.end != encap[1].end:
+    if octets is None or octets.end != encap[1].end:
+        return None
+    content = _octets(data, octets)
+    if content is None:
         return None
     empty = der_encode(CONTEXT_0_CONSTRUCTED, der_encode(OCTET_STRING, b""))
     body = (
@@ -257,7 +260,23 @@ def _hollow(plaintext: bytes) -> tuple[bytes, memoryview] | None:
         + der_encode(SEQUENCE, bytes(data[encap[0].offset : encap[0].end]) + empty)
         + bytes(data[children[3].offset : signed.end])  # certificates, crls, signerInfos
     )
-    return der_encode(SEQUENCE, body), data[octets.start : octets.end]
+    return der_encode(SEQUENCE, body), content
+
+
+def _octets(data: memoryview, element: Element, depth: int = 0) -> memoryview | None:
+    """An OCTET STRING's bytes: primitive (a view), or constructed of OCTET STRING pieces (joined: the
+    browser's CMS library writes the signed content so), with definite lengths; None for anything else."""
+    if element.tag == OCTET_STRING:
+        return data[element.start : element.end]
+    if element.tag != OCTET_STRING | 0x20 or depth > 8:
+        return None
+    pieces = der_children(data, element)
+    if pieces is None:
+        return None
+    parts = [_octets(data, piece, depth + 1) for piece in pieces]
+    if any(part is None for part in parts):
+        return None
+    return memoryview(b"".join(bytes(part) for part in parts if part is not None))
 
 
 def _package(content: asn1_core.Asn1Value, attached: memoryview | None) -> bytes:

@@ -191,3 +191,37 @@ def test_a_wrong_content_key_is_a_decryption_failure(keys):
 )
 def test_price_and_duration_are_read_only_when_they_are_numbers(price, duration, expected):
     assert (unseal._price(price), unseal._duration(duration)) == expected
+
+
+def test_a_package_in_a_constructed_octet_string_is_read_as_the_browsers_library_writes_it(keys):
+    # given: the same SignedData with its content cut into 1000-byte OCTET STRING pieces (definite lengths)
+    from tenderhall.core.der import SEQUENCE, der_children, der_element, der_encode, der_whole
+
+    signed = sign(keys, PACKAGE, "-nodetach")
+    view = memoryview(signed)
+    info = der_whole(view, SEQUENCE)
+    assert info is not None
+    oid, wrapper = der_children(view, info) or []
+    inner = der_element(view, wrapper.start, wrapper.end)
+    assert inner is not None
+    version, algorithms, encap, *rest = der_children(view, inner) or []
+    content_type, explicit = der_children(view, encap) or []
+    octets = der_element(view, explicit.start, explicit.end)
+    assert octets is not None
+    content = bytes(view[octets.start : octets.end])
+    pieces = b"".join(der_encode(0x04, content[i : i + 1000]) for i in range(0, len(content), 1000))
+    encap_pieces = der_encode(
+        SEQUENCE,
+        bytes(view[content_type.offset : content_type.end]) + der_encode(0xA0, der_encode(0x24, pieces)),
+    )
+    body = (
+        bytes(view[version.offset : algorithms.end]) + encap_pieces + bytes(view[rest[0].offset : inner.end])
+    )
+    rebuilt = der_encode(
+        SEQUENCE, bytes(view[oid.offset : oid.end]) + der_encode(0xA0, der_encode(SEQUENCE, body))
+    )
+    # when / then: openssl accepts it, and so does the opening, with the same package
+    (keys.home / "pieces.p7s").write_bytes(rebuilt)
+    path = keys.path("pieces.p7s")
+    openssl("cms", "-verify", "-noverify", "-binary", "-inform", "DER", "-in", path, "-out", "/dev/null")
+    assert unsealed(keys, rebuilt).package == PACKAGE
