@@ -79,7 +79,7 @@ def test_a_member_declares_scores_and_hands_in_through_the_pages():
     response = page.post(
         f"/evaluation/{scene.ev.pk}/scores", {"bid": first.pk, "score-tech": "99"}, follow=True
     )
-    assert "The score of tech lies between 0 and 50." in response.content.decode()
+    assert "tech 的分值应在 0 至 50 之间。" in response.content.decode()  # the page is Chinese
     assert Score.objects.get(member=member, bid=first, factor="tech").value == Decimal("41.5")
     # a form whose rejection ground lacks its reason saves nothing of it, not even its scores
     page.post(
