@@ -20,7 +20,7 @@ from tenderhall.accounts import client_rules, rules
 from tenderhall.accounts.choices import Role, Scope
 from tenderhall.accounts.models import ApiAccessLog, ApiClient, ApiClientWindow, ApiToken, User
 from tenderhall.accounts.selectors import user_has_role, user_supervises
-from tenderhall.accounts.services import IssuedToken, identity_problems
+from tenderhall.accounts.services import IssuedToken, identity_problems, token_row_create
 from tenderhall.core.audit import MASK, audit_record, diff
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hooks import AlertRaised, alert_raised
@@ -278,17 +278,9 @@ def client_key_create(
     if expires_at is not None and expires_at <= now:
         problems["expires_at"] = gettext("The expiry must be in the future.")
     _refuse(problems)
-    new = rules.token_new()
     with transaction.atomic():
-        record = ApiToken.objects.create(
-            user=client.owner,
-            client=client,
-            name=name.strip(),
-            prefix=new.prefix,
-            secret_hash=new.secret_hash,
-            scopes=scopes,
-            created_at=now,
-            expires_at=expires_at,
+        issued = token_row_create(
+            user=client.owner, client=client, name=name, scopes=scopes, expires_at=expires_at, now=now
         )
         audit_record(
             actor=actor,
@@ -296,9 +288,9 @@ def client_key_create(
             subject_type="api_client",
             subject_id=client.pk,
             at=now,
-            changes={"key": [None, record.prefix], "scopes": [None, scopes]},
+            changes={"key": [None, issued.record.prefix], "scopes": [None, scopes]},
         )
-    return IssuedToken(token=new.token, record=record)
+    return issued
 
 
 def client_key_revoke(*, actor: User, client_id: int, key_id: int, now: datetime) -> ApiToken:

@@ -5,7 +5,7 @@ Each service is one transaction that also writes its audit entry (and, for key r
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +21,7 @@ from tenderhall.accounts import rules
 from tenderhall.accounts.certificate_messages import certificate_rejection_message
 from tenderhall.accounts.certificates import CertificateInfo, CertificateRejected, validate_certificate
 from tenderhall.accounts.choices import ENTITY_ROLES, CertificateStatus, CertificateUsage, IdType, Role, Scope
-from tenderhall.accounts.models import ApiToken, Certificate, RoleGrant, User
+from tenderhall.accounts.models import ApiClient, ApiToken, Certificate, RoleGrant, User
 from tenderhall.accounts.trust import trust_roots_from_settings
 from tenderhall.core.audit import audit_record, diff
 from tenderhall.core.codes import check_passport, check_resident_id
@@ -341,25 +341,41 @@ def token_create(
         raise InvalidInput(gettext("Name the token, so you can recognise it later."))
     if expires_at is not None and expires_at <= now:
         raise InvalidInput(gettext("The expiry must be in the future."))
-    new = rules.token_new()
     with transaction.atomic():
-        record = ApiToken.objects.create(
-            user=user,
-            name=name.strip(),
-            prefix=new.prefix,
-            secret_hash=new.secret_hash,
-            scopes=scopes,
-            created_at=now,
-            expires_at=expires_at,
-        )
+        issued = token_row_create(user=user, name=name, scopes=scopes, expires_at=expires_at, now=now)
         audit_record(
             actor=user,
             action="accounts:token:created",
             subject_type="api_token",
-            subject_id=record.pk,
+            subject_id=issued.record.pk,
             at=now,
-            changes={"name": [None, record.name], "scopes": [None, scopes]},
+            changes={"name": [None, issued.record.name], "scopes": [None, scopes]},
         )
+    return issued
+
+
+def token_row_create(
+    *,
+    user: User,
+    name: str,
+    scopes: Sequence[str],
+    expires_at: datetime | None,
+    now: datetime,
+    client: ApiClient | None = None,
+) -> IssuedToken:
+    """A new token's row (only the secret's hash is kept) for a person or for one of its client systems;
+    the caller audits it in the same transaction."""
+    new = rules.token_new()
+    record = ApiToken.objects.create(
+        user=user,
+        client=client,
+        name=name.strip(),
+        prefix=new.prefix,
+        secret_hash=new.secret_hash,
+        scopes=list(scopes),
+        created_at=now,
+        expires_at=expires_at,
+    )
     return IssuedToken(token=new.token, record=record)
 
 
