@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext
 
 from tenderhall.accounts.certificates import CertificateRejected, validate_certificate
@@ -656,7 +657,13 @@ def record_hash(signed: dict[str, Any]) -> str:
 
 
 def opening_record(session: OpeningSession) -> dict[str, Any]:
-    """The record's content: plain JSON (strings for amounts), as signed."""
+    """The record's content: plain JSON (strings for amounts), as signed; its labels are Chinese, the language
+    of the record as published, whatever the language of the request that publishes it."""
+    with translation.override("zh-hans"):
+        return _opening_record(session)
+
+
+def _opening_record(session: OpeningSession) -> dict[str, Any]:
     tender = session.tender
     by_lot: dict[int, list[dict[str, Any]]] = {}
     for opened in session_bids(session):
