@@ -31,9 +31,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("name", sorted(validation.SCHEMA_SHA256))
 def test_the_shipped_schema_files_are_the_official_ones(name: str) -> None:
     shipped = (validation.DATA / name).read_bytes()
-    assert (
-        hashlib.sha256(shipped).hexdigest() == validation.SCHEMA_SHA256[name]
-    )  # as published
+    assert hashlib.sha256(shipped).hexdigest() == validation.SCHEMA_SHA256[name]  # as published
 
 
 def test_the_reference_valid_package_has_no_error_and_its_twin_has_the_ten_known_ones() -> None:
