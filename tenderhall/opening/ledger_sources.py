@@ -20,7 +20,7 @@ def _opened(event: dict[str, Any]) -> OpenedBid | None:
 
 def session_started(event: dict[str, Any]) -> dict[str, Any] | list[str]:
     """The bidder list published at the deadline: the lots and bids the session still holds."""
-    from tenderhall.opening.sessions import _started_data
+    from tenderhall.opening.sessions import started_data
 
     session = _session(event)
     if session is None:
@@ -38,7 +38,7 @@ def session_started(event: dict[str, Any]) -> dict[str, Any] | list[str]:
         }
         for lot in session.lots.select_related("lot").order_by("lot__code")
     ]
-    return {**event, "data": _started_data(session, lots)}
+    return {**event, "data": started_data(session, lots)}
 
 
 def bid_failed(event: dict[str, Any]) -> dict[str, Any] | list[str]:

@@ -149,7 +149,7 @@ def opening_start(tender: Tender, *, now: datetime) -> OpeningSession:
         hashes={},
         actor=ACTOR,
         at=now,
-        data=_started_data(session, lots),
+        data=started_data(session, lots),
     )
     audit_record(
         actor=None,
@@ -166,7 +166,8 @@ def _active_bids(lot_id: int) -> Iterable[Bid]:
     return Bid.objects.filter(lot_id=lot_id, status=BidStatus.SUBMITTED).order_by("submitted_at", "pk")
 
 
-def _started_data(session: OpeningSession, lots: list[dict[str, Any]]) -> dict[str, Any]:
+def started_data(session: OpeningSession, lots: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data of the ``opening:session:started`` leaf (also what ``ledger verify`` recomputes)."""
     return {
         "code": session.tender.code,
         "decryption_until": session.decryption_until.isoformat(),
@@ -313,6 +314,7 @@ def _failed_attempt(opened: OpenedBid, refused: DomainError, now: datetime) -> N
 def _decide(
     opened: OpenedBid, outcome: str, reason: str, now: datetime, *, actor: User | None = None, code: str = ""
 ) -> None:
+    before = opened.outcome
     with transaction.atomic():
         opened.outcome, opened.fault_reason, opened.decided_at = outcome, reason, now
         opened.last_failure = code or opened.last_failure
@@ -331,7 +333,7 @@ def _decide(
             subject_type="bid",
             subject_id=opened.bid_id,
             at=now,
-            changes={"outcome": [Outcome.PENDING, outcome], "reason": [None, reason]},
+            changes={"outcome": [before, outcome], "reason": [None, reason]},
         )
 
 
@@ -444,16 +446,7 @@ def bid_fault_decide(
                 % {"outcome": row.get_outcome_display()},
                 details={"outcome": row.outcome},
             )
-        before = row.outcome
-        _decide(row, target, reason, now, actor=actor)
-        audit_record(
-            actor=actor,
-            action="opening:bid:fault_decided",
-            subject_type="bid",
-            subject_id=row.bid_id,
-            at=now,
-            changes={"outcome": [before, target]},
-        )
+        _decide(row, target, reason, now, actor=actor)  # its audit entry names the outcome before and after
     return row
 
 

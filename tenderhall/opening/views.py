@@ -39,7 +39,6 @@ def _context(session: OpeningSession, viewer: User | None) -> dict[str, Any]:
         "state": state,
         "is_manager": state.view == View.MANAGER,
         "record_lots": record.get("lots", []),
-        "mine": {b.bid_token for b in state.bids if b.bid_id is not None and state.view == View.BIDDER},
     }
 
 

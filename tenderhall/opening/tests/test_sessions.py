@@ -17,6 +17,7 @@ from django.conf import settings
 
 from tenderhall.accounts.tsa_keys import receipt_signer_load_or_create
 from tenderhall.core.errors import Conflict, InvalidInput, NotFound
+from tenderhall.core.models import AuditEntry
 from tenderhall.core.receipts import receipt_verify
 from tenderhall.ledger.models import Leaf
 from tenderhall.ledger.verify import verify_local
@@ -292,6 +293,13 @@ def test_k_officials_open_a_bid_that_failed_through_no_fault_of_its_bidder(tmp_p
         now=AFTER_WINDOW,
     )
     assert outcome(stuck)[0] == Outcome.WITHDRAWN
+    decision = (
+        AuditEntry.objects.filter(action="opening:bid:failed", subject_id=str(stuck.bid.pk))
+        .order_by("id")
+        .last()
+    )
+    assert decision is not None
+    assert decision.changes["outcome"] == [Outcome.REVOKED, Outcome.WITHDRAWN]
     first, second, third = opening.officials
     # when: one share is not enough, and it cannot be given twice
     result = sessions.share_submit(
