@@ -114,6 +114,15 @@ def _bond_problems(lot: Lot, amount: Decimal, payer_account: str, guarantee_refe
         problems["bond_payer_account"] = gettext(
             "Give the bank account the bond is paid from, or the reference of an electronic guarantee."
         )
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]  # finite: the schema takes numbers only
+        problems["bond_amount"] = gettext("Give the bid bond in yuan with at most two decimals.")
+    for name, value in (
+        ("bond_payer_account", payer_account),
+        ("bond_guarantee_reference", guarantee_reference),
+    ):
+        longest = getattr(Bid._meta.get_field(name), "max_length", None)
+        if longest is not None and len(value.strip()) > longest:
+            problems[name] = gettext("At most %(n)s characters.") % {"n": longest}
     return problems
 
 

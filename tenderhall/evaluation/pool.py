@@ -148,7 +148,9 @@ def _row(  # noqa: PLR0912  # one branch per column check, read top to bottom
     return values, problems
 
 
-def expert_import_csv(*, actor: User, data: bytes, now: datetime) -> ImportResult:  # noqa: PLR0912  # header, rows, accounts, write
+def expert_import_csv(
+    *, actor: User, data: bytes, now: datetime
+) -> ImportResult:  # header, rows, accounts, write
     """Add or update the pool's experts from a CSV (see the module docstring); operators only."""
     if not user_has_role(actor, Role.OPERATOR):
         raise PermissionDenied(gettext("Only the trading centre's operators maintain the expert pool."))
@@ -159,7 +161,19 @@ def expert_import_csv(*, actor: User, data: bytes, now: datetime) -> ImportResul
             gettext("The file is not UTF-8 text (byte %(at)s); save the CSV as UTF-8.") % {"at": error.start},
             details={"rows": []},
         ) from error
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _import_rows(actor=actor, reader=csv.DictReader(io.StringIO(text)), now=now)
+    except csv.Error as error:
+        raise ImportRejected(
+            gettext("The file is not readable as CSV (%(error)s); check its quotes and save it again.")
+            % {"error": error},
+            details={"rows": []},
+        ) from error
+
+
+def _import_rows(
+    *, actor: User, reader: csv.DictReader[str], now: datetime
+) -> ImportResult:  # header, rows, accounts, write
     header = [name.strip() for name in reader.fieldnames or []]
     unknown = sorted(set(header) - set(COLUMNS))
     missing = [c for c in REQUIRED if c not in header]

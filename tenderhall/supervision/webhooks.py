@@ -90,8 +90,12 @@ class NewSubscription:
 
 def _problems(url: str, entity_types: list[str], private: bool, start_cursor: int | None) -> dict[str, str]:
     problems: dict[str, str] = {}
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 500:
+    try:
+        parts = urlsplit(url.strip())
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts, hostname = urlsplit(""), None
+    if parts.scheme not in ("http", "https") or not hostname or len(url) > 500:
         problems["url"] = gettext("Give an http or https address of at most 500 characters.")
     known = feed_entity_types(private=private)
     unknown = [t for t in entity_types if t not in known]

@@ -234,6 +234,24 @@ def test_the_bid_bond_is_checked_against_the_lot(tmp_path):
     assert set(low.value.details["fields"]) == {"bond_amount"}
     with pytest.raises(InvalidInput):
         submit(scene, envelope, bond=Decimal("196000.01"))  # over 2 % of the 9 800 000 estimate
+    with pytest.raises(InvalidInput) as fraction:
+        submit(scene, envelope, bond=Decimal("150000.001"))
+    assert set(fraction.value.details["fields"]) == {"bond_amount"}
+    with pytest.raises(InvalidInput) as long:  # a refusal, not a database error once the upload is in
+        services.bid_submit(
+            actor=scene.bidder.user,
+            lot_id=scene.lot.pk,
+            entity_id=scene.bidder.entity.pk,
+            envelope=BytesIO(envelope),
+            bond_amount=Decimal("150000"),
+            bond_payer_account="6" * 65,
+            bond_guarantee_reference="G" * 101,
+            now=scene.during,
+        )
+    assert long.value.details["fields"] == {
+        "bond_payer_account": "At most 64 characters.",
+        "bond_guarantee_reference": "At most 100 characters.",
+    }
     assert stored_files() == []
 
 

@@ -100,3 +100,14 @@ def test_only_operators_import():
         pool.expert_import_csv(actor=make_user(now=NOW), data=b"", now=NOW)
     with pytest.raises(pool.ImportRejected, match="UTF-8"):
         pool.expert_import_csv(actor=make_operator(), data=b"\xff\xfe", now=NOW)
+
+
+@pytest.mark.django_db
+def test_a_file_the_csv_reader_cannot_read_is_refused_with_what_to_do():
+    operator = make_operator()
+    header = ",".join(pool.COLUMNS).encode()
+    broken = header + b'\n"' + b"x" * 200_000  # an unclosed quote: a field beyond the reader's limit
+    with pytest.raises(pool.ImportRejected, match="not readable as CSV") as raised:
+        pool.expert_import_csv(actor=operator, data=broken, now=NOW)
+    assert raised.value.details == {"rows": []}
+    assert Expert.objects.count() == 0

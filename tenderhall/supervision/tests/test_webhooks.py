@@ -111,6 +111,14 @@ def test_a_bad_address_type_or_cursor_is_refused_field_by_field():
     assert WebhookSubscription.objects.count() == 0
 
 
+def test_an_address_that_does_not_parse_is_a_field_refusal_not_a_server_error():
+    world = make_world()
+    with pytest.raises(WebhookInvalid) as refused:
+        subscribe(world, "http://[x/")  # an unclosed IPv6 bracket: urlsplit raises
+    assert list(refused.value.details["fields"]) == ["url"]
+    assert WebhookSubscription.objects.count() == 0
+
+
 def test_each_item_is_delivered_once_signed_with_the_subscriptions_secret():
     # given a regulator's subscription to entity changes from the start of the log
     world = make_world()
