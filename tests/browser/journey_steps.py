@@ -1,6 +1,7 @@
 """Steps of a tender's life as people take them in the browser, for the full-journey test: the agency uploads
 the tender documents it signed and publishes the tender from its management page, a bidder seals and
-submits in the sealing page with its PKCS#12 file, a bidder opens its bid in the opening hall with the content
+submits in the sealing page with its PKCS#12 file (every request the page sends meanwhile is kept, to show
+that nothing but the envelope leaves the machine), a bidder opens its bid in the opening hall with the content
 key it unwrapped on its own machine, the agency publishes the opening record from the hall.
 
 The browser contexts are kept by ``People`` so the test's fixture can close them, and wait for the hall's
@@ -9,6 +10,7 @@ event streams to end, before the database is emptied.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +41,10 @@ class People:
         self.browser, self.base, self.shifted = browser, base, shifted
         self.contexts: list[Any] = []
         self.errors: list[str] = []
-        self.sent: list[tuple[str, str, bytes]] = []  # method, url, body
 
     def page(self, user: User | None = None, *, totp_secret: str | None = None) -> Any:
         context = self.browser.new_context(locale="zh-CN", accept_downloads=True)
         self.contexts.append(context)
-        context.on("request", lambda r: self.sent.append((r.method, r.url, r.post_data_buffer or b"")))
         page = context.new_page()
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         if user is not None:
@@ -99,31 +99,88 @@ def pkcs12_for(bidder: Bidder, password: bytes) -> Path:
     return path
 
 
+@dataclass
+class Sealed:
+    """What a bidder holds once it sealed in the page: the bid the platform stored, the receipt bundle and
+    the envelope saved from the page, every request body the page sent while sealing (with its URL), and what
+    must stay on the bidder's machine."""
+
+    bid: Bid
+    receipt: Path
+    envelope: Path
+    sent: list[tuple[str, bytes]]
+    secrets: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def uploads(self) -> list[bytes]:
+        """The bodies sent to the envelope endpoint (the envelope itself, the bond fields in the query)."""
+        endpoint = f"/api/v1/bids/lots/{self.bid.lot_id}/envelopes?"
+        return [body for url, body in self.sent if endpoint in url]
+
+    def in_clear(self, **more: bytes) -> list[tuple[str, str]]:
+        """(what, url) for every secret, of the bidder's or these, found in a body the page sent."""
+        secrets = self.secrets | more
+        return [(what, url) for url, body in self.sent for what, secret in secrets.items() if secret in body]
+
+
 def seal_in_page(
     page: Any, base: str, *, lot: Lot, bidder: Bidder, price: str, duration_days: int, password: bytes
-) -> Bid:
-    """Fill the sealing page (the escrow certificate is fetched by the page itself), seal, submit, and wait
-    for the receipt; the bid the platform stored is the bidder's from then on."""
+) -> Sealed:
+    """Fill the sealing page (the escrow certificate is fetched by the page itself), seal, submit, wait for
+    the receipt and save it with the envelope; the bid the platform stored is the bidder's from then on.
+
+    Every request goes through a route while the page seals: intercepted, Chromium hands Playwright the body
+    of an upload made from binary data too (a plain ``request`` event may see no body for it)."""
     p12 = pkcs12_for(bidder, password)
     document = bidder.home / "技术标.txt"
-    document.write_bytes(f"{bidder.entity.name} 施工组织设计\n".encode() * 20)
-    page.goto(f"{base}/bids/lots/{lot.pk}/seal/")
-    page.select_option("#id_entity_id", str(bidder.entity.pk))
-    page.set_input_files("#id_pkcs12", str(p12))
-    page.fill("#id_pkcs12_password", password.decode())
-    page.set_input_files("#id_encryption_certificate", str(bidder.home / "encryption.cert.pem"))
-    page.fill("#id_price", price)
-    page.fill("#id_duration_days", str(duration_days))
-    page.set_input_files("#id_documents", str(document))
-    page.fill("#id_bond_amount", str(lot.bid_bond))
-    page.fill("#id_bond_payer_account", BOND_ACCOUNT)
-    page.click("#seal-submit")
-    page.wait_for_selector("#seal-receipt:not([hidden])", timeout=SEALING)
+    text = f"{bidder.entity.name} 施工组织设计\n"
+    document.write_bytes(text.encode() * 20)  # small: the page's JavaScript seals it quickly
+    sent: list[tuple[str, bytes]] = []
+
+    def capture(route: Any) -> None:
+        sent.append((route.request.url, route.request.post_data_buffer or b""))
+        route.continue_()
+
+    page.route("**/*", capture)
+    try:
+        page.goto(f"{base}/bids/lots/{lot.pk}/seal/")
+        page.select_option("#id_entity_id", str(bidder.entity.pk))
+        page.set_input_files("#id_pkcs12", str(p12))
+        page.fill("#id_pkcs12_password", password.decode())
+        page.set_input_files("#id_encryption_certificate", str(bidder.home / "encryption.cert.pem"))
+        page.fill("#id_price", price)
+        page.fill("#id_duration_days", str(duration_days))
+        page.set_input_files("#id_documents", str(document))
+        page.fill("#id_bond_amount", str(lot.bid_bond))
+        page.fill("#id_bond_payer_account", BOND_ACCOUNT)
+        page.click("#seal-submit")
+        page.wait_for_selector("#seal-receipt:not([hidden])", timeout=SEALING)
+        saved = {}
+        for link in ("receipt", "envelope"):
+            with page.expect_download() as download:
+                page.click(f"#{link}-download")
+            saved[link] = bidder.home / download.value.suggested_filename
+            download.value.save_as(saved[link])
+    finally:
+        page.unroute("**/*", capture)
     bid = Bid.objects.get(lot=lot, entity=bidder.entity)
     assert page.locator("#receipt-token").inner_text() == str(bid.token)
     assert page.locator("#receipt-sha256").inner_text() == bid.sha256
     bidder.submitted = bid
-    return bid
+    keys = {
+        f"{usage} key": key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )[-64:]  # the end of the private key's DER: its CRT coefficient
+        for usage, key in (("signing", bidder.signing_key), ("encryption", bidder.encryption_key))
+    }
+    secrets = keys | {
+        "price": price.encode(),
+        "document": text.encode(),
+        "pkcs12 password": password,
+        "pkcs12 file": p12.read_bytes()[-64:],
+        "a PEM private key": b"PRIVATE KEY",
+    }
+    return Sealed(bid, saved["receipt"], saved["envelope"], sent, secrets)
 
 
 def submit_action(page: Any, form: str, path_end: str) -> Any:

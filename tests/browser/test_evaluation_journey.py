@@ -1,16 +1,17 @@
 """The full journey: a works tender whose documents the agency signs, uploads and publishes in its pages,
-three bids sealed with real CMS (the platform's client and the openssl command line), opened in the opening
-hall by their bidders with the content keys they unwrapped on their machines, the record published from the
-hall, then the committee drawn from a verifiable seed, the declarations signed, the scoring, the signed
-report, the candidates' publicity, the award and the contract — and `tenderhall ledger verify` recomputes
-every leaf.
+three bids sealed with real CMS in the sealing page (each bidder with its own PKCS#12 file; the signing and
+the encryption happen in the page, only the envelope is uploaded, and the receipt saved from the page verifies
+offline), opened in the opening hall by their bidders with the content keys they unwrapped on their machines,
+the record published from the hall, then the committee drawn from a verifiable seed, the declarations signed,
+the scoring, the signed report, the candidates' publicity, the award and the contract — and `tenderhall ledger
+verify` recomputes every leaf.
 
-The draft tender, its opening officials and the sealing come from the opening's test scene (services with real
-keys); the scheduler is run where the worker would run it. People act in the browser (the agency publishing
-and presiding over the hall, the bidders in the hall, one expert, the agency, the tenderee) or over the API
-with their tokens (the expert pool's import, the evaluation's set-up and draw, the other experts, the
-contract), and every signature is made with openssl or the CMS builder. The clock is shifted and jumps; the
-test never sleeps to reach a moment.
+The draft tender and its opening officials come from the opening's test scene (services with real keys); the
+scheduler is run where the worker would run it. People act in the browser (the agency publishing and
+presiding over the hall, the bidders sealing and in the hall, one expert, the agency, the tenderee) or over
+the API with their tokens (the expert pool's import, the evaluation's set-up and draw, the other experts, the
+contract), and every other signature is made with openssl or the CMS builder. The clock is shifted and
+jumps; the test never sleeps to reach a moment.
 """
 
 from __future__ import annotations
@@ -32,26 +33,21 @@ from tenderhall.accounts.choices import Scope
 from tenderhall.accounts.models import User
 from tenderhall.accounts.tests.factories import bearer, make_user
 from tenderhall.core import clock
+from tenderhall.core.hashing import sha256_hex
 from tenderhall.evaluation import draw
 from tenderhall.evaluation.models import Committee, Contract, EvaluatedBid, Evaluation, Member, Publicity
 from tenderhall.evaluation.tests.support import expert_csv
 from tenderhall.ledger import selectors as ledger_selectors
 from tenderhall.opening import views
-from tenderhall.opening.models import OpenedBid, Outcome
 from tenderhall.opening.services import escrow_plan_set
 from tenderhall.opening.tests.scene import (
-    DEADLINE,
-    DURING,
     NAMES,
     PRICES,
     Opening,
     form_for,
     make_bidder,
     make_official,
-    make_opening,
-    sealed_with_client,
-    sealed_with_openssl,
-    submit,
+    read_envelope,
 )
 from tenderhall.procedures.models import Tender
 from tenderhall.procedures.scheduler import procedures_tick
@@ -74,7 +70,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PUBLISHED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 STREAM_GONE = views.STREAM_SECONDS + 5  # s: the longest a request thread of the live server may go on
 API = "/api/v1/evaluation"
-SEALERS = ("client", "openssl", "client")  # how each bidder seals on its machine
 SCORES = {0: ("38", "15"), 1: ("45", "18"), 2: ("41", "16")}  # tech of 50, biz of 20, by bid order
 
 
@@ -127,17 +122,48 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(people: People
     assert tender.bid_deadline is not None
     deadline = tender.bid_deadline
 
-    # and: three bidders seal with real CMS on their machines (the platform's client and openssl) and submit
-    # during bidding; the worker opens the session at the deadline and the hall fills a few minutes later
+    # and: during bidding three bidders seal in the sealing page, each with its own PKCS#12 file and its own
+    # price, and save the receipt and the envelope the page offers
+    shifted.jump(PUBLISHED + timedelta(days=5) - shifted.now())
+    lot = tender.lots.get()
     opening = Opening(parties, tender, officials)
     opening.bidders = [make_bidder(parties.operator, tmp_path / f"bidder{i}", NAMES[i]) for i in range(3)]
-    for index, (bidder, sealer) in enumerate(
-        zip(opening.bidders, ("client", "openssl", "client"), strict=True)
-    ):
-        seal = sealed_with_client if sealer == "client" else sealed_with_openssl
-        submit(
-            opening, bidder, seal(opening, bidder, form=form_for(index)), now=PUBLISHED + timedelta(days=5)
+    bidder_pages, sealed = [], []
+    for index, bidder in enumerate(opening.bidders):
+        bidder_pages.append(people.page(bidder.user))
+        form = form_for(index)
+        sealed.append(
+            seal_in_page(
+                bidder_pages[index],
+                base,
+                lot=lot,
+                bidder=bidder,
+                price=form["price"],
+                duration_days=form["duration_days"],
+                password=f"p12-bidder{index}".encode(),
+            )
         )
+
+    # then: only the envelope left each page, byte for byte the one stored and the one saved; no key,
+    # password, price, document or content key travelled; and the first bidder's receipt verifies offline
+    for bidder, seal in zip(opening.bidders, sealed, strict=True):
+        envelope = seal.envelope.read_bytes()
+        assert seal.uploads == [envelope] == [read_envelope(bidder.bid)]
+        key = bidder.content_key(envelope)
+        assert seal.in_clear(content_key=key, content_key_hex=key.hex().encode()) == []
+    out, problems = io.StringIO(), io.StringIO()
+    first = sealed[0]
+    call_command(
+        "bid", "verify-receipt", "--receipt", str(first.receipt), "--envelope", str(first.envelope),
+        stdout=out, stderr=problems,
+    )  # fmt: skip
+    lines = out.getvalue().splitlines()
+    assert problems.getvalue() == ""
+    assert len(lines) == 4, lines  # the signature, the envelope, the timestamp and the ledger's proof
+    assert lines[1].startswith(f"OK: the receipt names this envelope (SHA-256 {first.bid.sha256}, "), lines
+    assert lines[2].startswith("OK: the RFC 3161 token stamps this envelope at "), lines
+
+    # when: the worker opens the session at the deadline and the hall fills a few minutes later
     shifted.jump(deadline + timedelta(minutes=5) - shifted.now())
     procedures_tick(now=deadline)
     opening.tender.refresh_from_db()
@@ -148,9 +174,9 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(people: People
     expect(office.locator('#hall-state tr.hall-bid[data-outcome="pending"]')).to_have_count(3)
 
     # and: each bidder opens its own bid with the content key it unwrapped on its machine; the agency's page,
-    # never reloaded, shows the price as it comes
+    # never reloaded, shows the price the bidder typed in the sealing page as it comes
     for index, bidder in enumerate(opening.bidders):
-        open_in_hall(people.page(bidder.user), hall, bidder)
+        open_in_hall(bidder_pages[index], hall, bidder)
         expect(hall_row(office, bidder)).to_have_attribute("data-outcome", "opened", timeout=LIVE)
         expect(hall_row(office, bidder).locator(".hall-price")).to_have_text(PRICES[index])
 
@@ -159,6 +185,15 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(people: People
     assert answer.status == 200, answer.text()
     expect(office.locator("#hall-record")).to_be_visible(timeout=LIVE)
     assert opening.session.status == "recorded"
+    # the record states what each page sealed: bid.json's price and duration, under the envelope's hash
+    entries = {entry["bid"]: entry for entry in (opening.session.record or {})["lots"][0]["bids"]}
+    assert [
+        (entry["envelope_sha256"], entry["outcome"], entry["price"], entry["duration_days"])
+        for entry in (entries[str(bidder.bid.token)] for bidder in opening.bidders)
+    ] == [
+        (sha256_hex(seal.envelope.read_bytes()), "opened", PRICES[index], form_for(index)["duration_days"])
+        for index, seal in enumerate(sealed)
+    ]
     shifted.jump(timedelta(minutes=5))
     http = Client()
 
@@ -184,7 +219,6 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(people: People
     assert imported.json() == {"created": 7, "updated": 0}
 
     # when: the agency sets up the evaluation (comprehensive scoring) and draws a committee of five
-    lot = opening.tender.lots.get()
     config = {
         "method": "comprehensive", "price_weight": "0.30",
         "factors": [{"code": "tech", "name": "技术方案", "weight": "0.50", "full": "50"},
@@ -316,38 +350,3 @@ def test_the_whole_life_of_a_tender_ends_with_a_log_that_verifies(people: People
     call_command("ledger", "verify", stdout=out)
     assert out.getvalue().rstrip().endswith("OK: the log verifies"), out.getvalue()
     assert people.errors == []
-
-
-def test_a_bid_sealed_in_the_page_opens_in_the_hall(people: People, tmp_path: Path) -> None:
-    # given: a tender in bidding; one bidder seals in the page with its PKCS#12 file, two with the client
-    # (a tender with fewer than three bids fails at the deadline)
-    opening = make_opening(tmp_path, bidders=3)
-    bidder, *others = opening.bidders
-    for index, other in enumerate(others, start=1):
-        submit(opening, other, sealed_with_client(opening, other, form=form_for(index)))
-    shifted, base = people.shifted, people.base
-    shifted.jump(DURING - shifted.now())
-    form = form_for(0)
-    seal_in_page(
-        people.page(bidder.user),
-        base,
-        lot=opening.tender.lots.get(),
-        bidder=bidder,
-        price=form["price"],
-        duration_days=form["duration_days"],
-        password=b"p12-page",
-    )
-
-    # when: the deadline passes and the bidder pastes its content key in the hall
-    shifted.jump(DEADLINE + timedelta(minutes=5) - shifted.now())
-    procedures_tick(now=DEADLINE)
-    page = people.page(bidder.user)
-    page.goto(f"{base}/opening/tenders/{opening.tender.pk}/hall/")
-    page.fill(f"#content-key-{bidder.bid.pk}", bidder.content_key().hex())
-    # (the page's CMS library writes the signed package as a constructed OCTET STRING: the opening reads it)
-    answer = submit_action(page, f"#key-form-{bidder.bid.pk}", f"/bids/{bidder.bid.pk}/content-key")
-    assert answer.status == 200, answer.text()
-
-    # then: the bid is opened with the price typed in the page
-    opened = OpenedBid.objects.get(bid=bidder.bid)
-    assert (opened.outcome, str(opened.price)) == (Outcome.OPENED, PRICES[0])
