@@ -95,7 +95,8 @@ def tender_bid_count(tender: Any) -> int:
 
 def register_tender_transitioned(observer: TransitionObserver) -> None:
     """Call ``observer(tender, event, now)`` in the transaction of every workflow transition the scheduler
-    makes (the opening app starts the opening session on ``start_opening``)."""
+    makes (the opening app starts the opening session on ``start_opening``), and of a termination
+    (``cancel``: the evaluation app reveals the seeds still secret)."""
     if observer not in _tender_transitioned:
         _tender_transitioned.append(observer)
 

@@ -21,7 +21,7 @@ from tenderhall.core.codes import check_region_code
 from tenderhall.core.codes_messages import code_check_message
 from tenderhall.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hashing import canonical_json, sha256_hex
-from tenderhall.core.hooks import tender_published
+from tenderhall.core.hooks import tender_published, tender_transitioned
 from tenderhall.ledger.services import ledger_append
 from tenderhall.procedures import codes, notices, workflow
 from tenderhall.procedures.calendar import calendar_load
@@ -437,6 +437,7 @@ def tender_cancel(*, actor: User, tender_id: int, reason: str, now: datetime) ->
             at=now,
             changes={"status": [before, tender.status], "reason": [None, reason.strip()]},
         )
+        tender_transitioned(tender, workflow.TenderEvent.CANCEL, now)  # evaluation reveals its seeds
         if before != TenderStatus.DRAFT:
             termination = notices.notice_create(
                 tender=tender,
