@@ -11,12 +11,12 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from ninja import File, Form, Router, Status, UploadedFile
 
-from tenderhall.accounts.auth import authenticated, request_user
+from tenderhall.accounts.auth import authenticated, optional_user, request_user
 from tenderhall.accounts.choices import Scope
 from tenderhall.accounts.models import User
 from tenderhall.core import clock
 from tenderhall.core.errors import InvalidInput, NotFound
-from tenderhall.evaluation import award, committees, pool, reports, selectors, workspace
+from tenderhall.evaluation import award, committees, pool, reports, selectors, ties, workspace
 from tenderhall.evaluation.models import (
     Award,
     BidClarification,
@@ -27,6 +27,7 @@ from tenderhall.evaluation.models import (
     Evaluation,
     Member,
     Report,
+    TieDraw,
 )
 from tenderhall.evaluation.schemas import (
     AwardIn,
@@ -51,6 +52,8 @@ from tenderhall.evaluation.schemas import (
     RepresentativeIn,
     ScoreIn,
     SeatOut,
+    TiedBidOut,
+    TieDrawOut,
     WorkBidOut,
 )
 
@@ -89,6 +92,7 @@ def evaluation_out(evaluation: Evaluation, viewer: User) -> EvaluationOut:
         for m in selectors.seats(evaluation, viewer=viewer)
     ]
     concluded = evaluation.results is not None and evaluation.concluded_at is not None
+    tie = selectors.tie_draw_of(evaluation)
     return EvaluationOut(
         id=evaluation.pk,
         lot_id=evaluation.lot_id,
@@ -99,6 +103,9 @@ def evaluation_out(evaluation: Evaluation, viewer: User) -> EvaluationOut:
         committee_id=committee.pk if committee else None,
         seats=seats,
         results=evaluation.results if concluded else None,
+        ranking=selectors.ranking_settled(evaluation, tie) if concluded else None,
+        candidates=selectors.candidates_settled(evaluation, tie) if concluded else None,
+        tie_pending=ties.tie_pending(tie),
         report_sha256=report.sha256 if report else None,
     )
 
@@ -551,6 +558,24 @@ def clarification_answer(
     return clarification_out(answered)
 
 
+def tie_draw_out(tie: TieDraw) -> TieDrawOut:
+    bidders = dict(
+        EvaluatedBid.objects.filter(evaluation_id=tie.evaluation_id).values_list("pk", "entity__name")
+    )
+    revealed = tie.revealed_at is not None
+    return TieDrawOut(
+        evaluation_id=tie.evaluation_id,
+        lot_code=tie.evaluation.lot.code,
+        commitment=tie.commitment,
+        committed_at=tie.committed_at,
+        tied=[TiedBidOut(bid_id=t["bid"], bidder=bidders[t["bid"]], key=t["key"]) for t in tie.tied],
+        order=tie.order,
+        seed=bytes(tie.seed).hex() if revealed else None,
+        drawn_at=tie.drawn_at,
+        revealed_at=tie.revealed_at,
+    )
+
+
 # --- result and report -----------------------------------------------------------------------------------
 
 
@@ -566,6 +591,29 @@ def evaluation_conclude(request: HttpRequest, evaluation_id: int) -> EvaluationO
     return evaluation_out(
         workspace.evaluation_conclude(actor=actor, evaluation_id=evaluation_id, now=clock.now()), actor
     )
+
+
+@router.post(
+    "/evaluations/{evaluation_id}/tie-draw",
+    response=TieDrawOut,
+    operation_id="tie_draw",
+    auth=authenticated(WRITE),
+)
+def tie_draw(request: HttpRequest, evaluation_id: int) -> TieDrawOut:
+    """Draw the order of the bids tied for the first place (the agency): the seed committed at the set-up is
+    revealed and orders them; the report, the candidates and the award follow that order."""
+    tie = ties.tie_draw(actor=request_user(request), evaluation_id=evaluation_id, now=clock.now())
+    return tie_draw_out(tie)
+
+
+@router.get(
+    "/evaluations/{evaluation_id}/tie-draw", response=TieDrawOut, operation_id="tie_draw_record", auth=None
+)
+def tie_draw_record(request: HttpRequest, evaluation_id: int) -> TieDrawOut:
+    """The tie-break draw's record (commitment, tied bids with their keys, order, the seed once revealed): for
+    those who see the evaluation, and for anyone once the candidates are published, to redo the draw."""
+    viewer = optional_user(request, READ)
+    return tie_draw_out(selectors.access_tie_draw(viewer=viewer, evaluation_id=evaluation_id))
 
 
 @router.post(

@@ -5,9 +5,10 @@
   moves to ``publicity``. Objections to the result are raised with the procedures' objections (subject
   ``result``); while one is open the award is refused (the workflow's ``award`` guard).
 * ``award_decide`` — the tenderee picks the winner of each lot among the candidates, after the publicity has
-  run its course; a winner other than the first-ranked needs a written reason (条例 art. 55). When every lot
-  is decided the tender moves to ``awarded``, the result notice (中标结果公告) is published and every bidder
-  gets its result notice (the winner its award notice).
+  run its course; a winner other than the first-ranked needs a written reason (条例 art. 55). The candidates
+  are in award order: a tie for the first place has been drawn (ties.py) before the report was made. When
+  every lot is decided the tender moves to ``awarded``, the result notice (中标结果公告) is published and
+  every bidder gets its result notice (the winner its award notice).
 * ``contract_record`` — the tenderee records the signed contract: its amount and duration are compared with
   the winning bid and any difference is listed; signing after the statutory period (30 days from the award)
   is flagged, not refused. When every lot has its contract the tender moves to ``contracted`` and the bid
@@ -39,7 +40,7 @@ from tenderhall.evaluation.models import (
     Member,
     Publicity,
 )
-from tenderhall.evaluation.selectors import is_manager, is_tenderee
+from tenderhall.evaluation.selectors import candidates_settled, is_manager, is_tenderee, ranking_settled
 from tenderhall.evaluation.transitions import tender_step
 from tenderhall.ledger.services import ledger_append
 from tenderhall.procedures import clarifications, notices, workflow
@@ -131,7 +132,7 @@ def candidates_publish(*, actor: User, tender_id: int, now: datetime) -> Publici
 def _lot_candidates(evaluation: Evaluation) -> dict[str, Any]:
     results = evaluation.results or {}
     bids = {b.pk: b for b in evaluation.bids.select_related("entity")}
-    ranks = {e["bid"]: e for e in results.get("ranking", [])}
+    ranks = {e["bid"]: e for e in ranking_settled(evaluation)}
     members = Member.objects.filter(
         committee__evaluation=evaluation, status=MemberStatus.DECLARED
     ).select_related("expert", "user")
@@ -141,12 +142,13 @@ def _lot_candidates(evaluation: Evaluation) -> dict[str, Any]:
             {
                 "rank": ranks[key]["rank"],
                 "tied": ranks[key]["tied"],
+                "drawn": ranks[key]["drawn"],
                 "bidder": bids[key].entity.name,
                 "identifier": bids[key].entity.public_identifier,
                 "price": str(bids[key].price),
                 "figure": results["bids"][str(key)]["figure"],
             }
-            for key in results.get("candidates", [])
+            for key in candidates_settled(evaluation)
         ],
         "committee": [m.expert.full_name if m.expert else m.user.full_name for m in members],
         "report_sha256": evaluation.report.sha256,
@@ -188,7 +190,7 @@ def award_decide(*, actor: User, evaluation_id: int, bid_id: int, reason: str = 
             )
         if Award.objects.filter(evaluation=evaluation).exists():
             raise AwardState(gettext("This lot is awarded already."))
-        candidates = (evaluation.results or {}).get("candidates", [])
+        candidates = candidates_settled(evaluation)
         if bid_id not in candidates:
             raise NotACandidate(
                 gettext("Award the lot to one of its candidates."),

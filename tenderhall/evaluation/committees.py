@@ -13,7 +13,6 @@ Ledger leaves (all name the committee by id and the lot by code, never a person)
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,7 +26,7 @@ from tenderhall.accounts.models import Certificate, RoleGrant, User
 from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from tenderhall.core.hashing import sha256_hex
-from tenderhall.evaluation import draw, methods
+from tenderhall.evaluation import draw, methods, seeds, ties
 from tenderhall.evaluation.choices import EvaluationStatus, MemberKind, MemberStatus
 from tenderhall.evaluation.models import Committee, EvaluatedBid, Evaluation, Expert, Member
 from tenderhall.evaluation.selectors import (
@@ -181,6 +180,7 @@ def evaluation_setup(*, actor: User, lot_id: int, config: dict[str, Any], now: d
             lot=lot, method=str(parsed.method), config=stored, created_by=actor, created_at=now
         )
         evaluation_bids_load(evaluation, opened_bid_values(lot))
+        ties.tie_commit(actor=actor, evaluation=evaluation, now=now)  # before any score exists
         audit_record(
             actor=actor,
             action="evaluation:evaluation:set_up",
@@ -236,7 +236,7 @@ def committee_create(
         draw.check_make_up(track=track, experts=experts, representatives=representatives, large=large)
     except draw.MakeUpError as error:
         raise CommitteeInvalid(str(error), details={"fields": {"experts": str(error)}}) from error
-    seed = secrets.token_bytes(draw.SEED_BYTES)
+    seed, commitment = seeds.seed_new()
     with transaction.atomic():
         evaluation = _lock_evaluation(evaluation.pk)
         if Committee.objects.filter(evaluation=evaluation).exists():
@@ -252,16 +252,16 @@ def committee_create(
             pairing_limit=pairing_limit,
             pairing_days=pairing_days,
             seed=seed,
-            commitment=draw.seed_commitment(seed),
+            commitment=commitment,
             committed_at=now,
             created_by=actor,
         )
-        ledger_append(
+        seeds.seed_committed(
             event_type="evaluation:draw:committed",
             subjects={"committee": str(committee.pk), "lot": evaluation.lot.code},
-            hashes={"seed": committee.commitment},
+            commitment=commitment,
             actor=f"user:{actor.pk}",
-            at=now,
+            now=now,
             data={"specialty": specialty, "experts": experts, "representatives": representatives},
         )
         audit_record(

@@ -86,6 +86,36 @@ class Committee(models.Model):
         return f"committee of {self.evaluation_id}"
 
 
+class TieDraw(models.Model):
+    """The lot's tie-break draw (see ties.py for the rules): a seed committed when the evaluation is set up,
+    before any score exists; the bids tied for the first place, fixed at the conclusion; their order, drawn
+    from the seed, which is then revealed (or revealed unused when no tie for the first place arose)."""
+
+    evaluation = models.OneToOneField(Evaluation, on_delete=models.PROTECT, related_name="tie_draw")
+    seed = models.BinaryField()  # secret until revealed
+    commitment = models.CharField(max_length=71)
+    committed_at = models.DateTimeField()
+    # [{"bid": evaluated bid id, "key": SHA-256 hex of the sealed bid}] by key, fixed at the conclusion
+    tied = models.JSONField(default=list, blank=True)
+    order = models.JSONField(default=list, blank=True)  # evaluated bid ids in draw order
+    drawn_at = models.DateTimeField(null=True, blank=True)
+    drawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revealed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(drawn_at__isnull=True) | Q(revealed_at__isnull=False),
+                name="tie_draw_reveals_its_seed",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"tie draw of {self.evaluation_id}"
+
+
 class Member(models.Model):
     """A seat on a committee: a drawn expert, or a representative the tenderee appoints."""
 

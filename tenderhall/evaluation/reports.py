@@ -21,11 +21,16 @@ from django.utils.translation import gettext
 from tenderhall.accounts.models import User
 from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import Conflict
-from tenderhall.evaluation import methods
+from tenderhall.evaluation import methods, ties
 from tenderhall.evaluation.choices import EvaluationStatus, MemberKind, MemberStatus, RejectionGround
 from tenderhall.evaluation.committees import verify_detached
 from tenderhall.evaluation.models import EvaluatedBid, Evaluation, Member, Report, ReportSignature
-from tenderhall.evaluation.selectors import access_evaluation_for_manager, access_member_seat
+from tenderhall.evaluation.selectors import (
+    access_evaluation_for_manager,
+    access_member_seat,
+    ranking_settled,
+    tie_draw_of,
+)
 from tenderhall.evaluation.transitions import tender_step
 from tenderhall.ledger.services import ledger_append
 from tenderhall.procedures import workflow
@@ -82,13 +87,15 @@ def report_context(evaluation: Evaluation) -> dict[str, Any]:
         for key, marks in results.get("rejected", {}).items()
         for mark in marks
     ]
+    tie = tie_draw_of(evaluation)
     ranking = []
-    for entry in results.get("ranking", []):
+    for entry in ranking_settled(evaluation, tie):
         row = results["bids"][str(entry["bid"])]
         ranking.append(
             {
                 "rank": entry["rank"],
                 "tied": entry["tied"],
+                "drawn": entry["drawn"],
                 "bidder": bids[entry["bid"]].entity.name,
                 "price": row["price"],
                 "price_score": row["price_score"],
@@ -96,8 +103,8 @@ def report_context(evaluation: Evaluation) -> dict[str, Any]:
                 "outliers": "; ".join(f"{code}: {len(found)}" for code, found in row["outliers"].items()),
             }
         )
-    by_bid = {r["bidder"]: r for r in ranking}
-    candidates = [by_bid[bids[key].entity.name] for key in results.get("candidates", [])]
+    concluded = {bids[key].entity.name for key in results.get("candidates", [])}
+    candidates = [r for r in ranking if r["bidder"] in concluded]
     clarifications = [
         {
             "bidder": c.bid.entity.name,
@@ -124,6 +131,19 @@ def report_context(evaluation: Evaluation) -> dict[str, Any]:
         "benchmark": results.get("benchmark"),
         "candidates": candidates,
         "clarifications": clarifications,
+        "tie": tie_record(tie, bids) if tie is not None and tie.order else None,
+    }
+
+
+def tie_record(tie: Any, bids: dict[int, EvaluatedBid]) -> dict[str, Any]:
+    """The tie-break draw as the report prints it: commitment, seed, and the tied bids in draw order."""
+    keys = {int(t["bid"]): str(t["key"]) for t in tie.tied}
+    return {
+        "commitment": tie.commitment,
+        "committed_at": _local(tie.committed_at),
+        "seed": bytes(tie.seed).hex(),
+        "drawn_at": _local(tie.drawn_at),
+        "order": [{"bidder": bids[pk].entity.name, "key": keys[pk]} for pk in tie.order],
     }
 
 
@@ -149,6 +169,10 @@ def report_generate(*, actor: User, evaluation_id: int, now: datetime) -> Report
     )
     if evaluation.status not in (EvaluationStatus.CONCLUDED, EvaluationStatus.FAILED):
         raise ReportState(gettext("The report is made once the committee has concluded."))
+    if ties.tie_pending(tie_draw_of(evaluation)):
+        raise ties.TieUnsettled(
+            gettext("Bids are tied for the first place: draw their order first; the report names it.")
+        )
     context = report_context(evaluation)
     pdf = render_pdf(context)
     with transaction.atomic():
@@ -158,7 +182,11 @@ def report_generate(*, actor: User, evaluation_id: int, now: datetime) -> Report
         report = Report(
             evaluation=locked,
             sha256=hashlib.sha256(pdf).hexdigest(),
-            content={"results": evaluation.results, "lot": evaluation.lot.code},
+            content={
+                "results": evaluation.results,
+                "lot": evaluation.lot.code,
+                "ranking": ranking_settled(evaluation),  # in award order, the tie for the first drawn
+            },
             created_at=now,
         )
         report.file.save(f"report-{evaluation.lot.code}.pdf", ContentFile(pdf), save=False)

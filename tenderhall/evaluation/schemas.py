@@ -54,6 +54,27 @@ class SeatOut(Schema):
     name: str | None
 
 
+class TiedBidOut(Schema):
+    bid_id: int
+    bidder: str
+    key: str  # SHA-256 (hex) of the sealed bid: the draw's ticket is SHA-256(seed ‖ key)
+
+
+class TieDrawOut(Schema):
+    """The tie-break draw for the first place (docs/evaluation.md): the seed only once revealed; ``tied`` is
+    empty until the conclusion, and stays empty when no tie for the first place arose."""
+
+    evaluation_id: int
+    lot_code: str
+    commitment: str
+    committed_at: datetime
+    tied: list[TiedBidOut]  # sorted by key
+    order: list[int]  # evaluated bid ids in draw order: the award order of the tied bids
+    seed: str | None
+    drawn_at: datetime | None
+    revealed_at: datetime | None
+
+
 class EvaluationOut(Schema):
     id: int
     lot_id: int
@@ -64,6 +85,10 @@ class EvaluationOut(Schema):
     committee_id: int | None
     seats: list[SeatOut]
     results: dict[str, Any] | None
+    # the results' ranking and candidates in award order: a tie for the first place ordered by its draw
+    ranking: list[dict[str, Any]] | None
+    candidates: list[int] | None
+    tie_pending: bool
     report_sha256: str | None
 
 

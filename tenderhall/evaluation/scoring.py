@@ -8,9 +8,13 @@
   score back to the committee; it never changes it.
 * Ranking: by total score, descending (综合评分法 and the benchmark-price method) or by evaluated price,
   ascending (经评审的最低投标价法). Equal on the first key: the lower tender price ranks first. Equal on both:
-  a tie (并列), sharing the rank (1, 1, 3 …); the tie is resolved by the method the tender documents name
-  (the tenderee decides or a logged draw), never silently by the platform.
+  a tie (并列), sharing the rank (1, 1, 3 …), never broken silently by the platform.
 * Candidates: at most three, ranked (条例 art. 53); a tie across the cut keeps all tied bids, marked.
+* The tie that decides the award: the award goes to the first-ranked candidate (条例 art. 55; 87号令
+  art. 68), so a tie for the first place is broken by the last link of the chain, a draw from a committed
+  seed (ties.py), and :func:`settle` gives the ranking in award order. A tie lower down decides nobody's award
+  and stays 并列: every tied bid is kept as a candidate, and a winner other than the first-ranked needs a
+  written reason anyway.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ class Ranked(Generic[K]):
     key: K
     rank: int
     tied: bool  # shares its rank with another bid (并列)
+    drawn: bool = False  # its rank among the bids tied for the first place was decided by the draw
 
 
 def rank(entries: Sequence[Entry[K]], *, method: Method) -> list[Ranked[K]]:
@@ -95,3 +100,21 @@ def candidates(ranked: Sequence[Ranked[K]], *, limit: int = MAX_CANDIDATES) -> l
     """The bids ranked within the first three (fewer when fewer bids survived). A tie across the cut keeps
     every tied bid, marked ``tied``: the tie is for the method the tender documents name to resolve."""
     return [r for r in ranked if r.rank <= limit]
+
+
+def first_place_tie(ranked: Sequence[Ranked[K]]) -> list[K]:
+    """The bids sharing the first place, in ranking order, when more than one does (else empty): the only
+    tie that decides who is awarded, hence the only one drawn."""
+    first = [r.key for r in ranked if r.rank == 1]
+    return first if len(first) > 1 else []
+
+
+def settle(ranked: Sequence[Ranked[K]], order: Sequence[K]) -> list[Ranked[K]]:
+    """The ranking in award order once the tie for the first place is drawn: the tied bids take the ranks
+    1, 2, … in ``order`` (the draw order), no longer tied; every other bid keeps its rank and its mark."""
+    tie = first_place_tie(ranked)
+    if len(order) != len(tie) or set(order) != set(tie):
+        msg = "the draw order must name exactly the bids tied for the first place"
+        raise ValueError(msg)
+    drawn = [Ranked(key, index, tied=False, drawn=True) for index, key in enumerate(order, start=1)]
+    return drawn + [r for r in ranked if r.key not in set(order)]

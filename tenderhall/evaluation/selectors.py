@@ -8,10 +8,13 @@ Who sees what:
   signed its no-conflict declaration; it sees its own scores only;
 * regulators see everything, read-only;
 * the tenderee decides the award and records the contract;
-* the public sees the draw record (commitment, eligible-list hash, drawn codes, then the seed).
+* the public sees the draw record (commitment, eligible-list hash, drawn codes, then the seed), and the
+  tie-break draw's record once the candidates are published (before, it would tell the result).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext
@@ -21,7 +24,16 @@ from tenderhall.accounts.models import RoleGrant, User
 from tenderhall.accounts.selectors import user_has_role, user_supervises
 from tenderhall.core.errors import NotFound
 from tenderhall.evaluation.choices import MemberStatus
-from tenderhall.evaluation.models import BondRefund, Committee, EvaluatedBid, Evaluation, Expert, Member
+from tenderhall.evaluation.models import (
+    BondRefund,
+    Committee,
+    EvaluatedBid,
+    Evaluation,
+    Expert,
+    Member,
+    TieDraw,
+)
+from tenderhall.evaluation.scoring import Ranked, settle
 from tenderhall.procedures.choices import TenderStatus
 from tenderhall.procedures.models import Lot, Tender
 from tenderhall.procedures.selectors import can_manage_project
@@ -168,3 +180,50 @@ def refund_list(tender: Tender) -> QuerySet[BondRefund]:
         .select_related("bid__entity")
         .order_by("due_at", "pk")
     )
+
+
+# --- the ranking in award order ----------------------------------------------------------------------------
+
+
+def tie_draw_of(evaluation: Evaluation) -> TieDraw | None:
+    return TieDraw.objects.filter(evaluation=evaluation).first()
+
+
+def ranking_settled(evaluation: Evaluation, tie: TieDraw | None = None) -> list[dict[str, Any]]:
+    """The committee's ranking with the tie for the first place ordered by its draw, once drawn: rows of
+    ``bid``, ``rank``, ``tied`` (still 并列) and ``drawn`` (rank decided by the draw). Before the conclusion,
+    empty."""
+    tie = tie if tie is not None else tie_draw_of(evaluation)
+    ranked = [
+        Ranked(int(e["bid"]), int(e["rank"]), bool(e["tied"]))
+        for e in (evaluation.results or {}).get("ranking", [])
+    ]
+    if tie is not None and tie.order:
+        ranked = settle(ranked, [int(key) for key in tie.order])
+    return [{"bid": r.key, "rank": r.rank, "tied": r.tied, "drawn": r.drawn} for r in ranked]
+
+
+def candidates_settled(evaluation: Evaluation, tie: TieDraw | None = None) -> list[int]:
+    """The committee's candidates in award order (the first is the first-ranked candidate)."""
+    concluded = set((evaluation.results or {}).get("candidates", []))
+    return [row["bid"] for row in ranking_settled(evaluation, tie) if row["bid"] in concluded]
+
+
+def access_tie_draw(*, viewer: User | None, evaluation_id: int) -> TieDraw:
+    """The tie-break draw's record: for those who see the evaluation, and for anyone once the candidates are
+    published."""
+    tie = (
+        TieDraw.objects.select_related("evaluation__lot__tender__project")
+        .filter(evaluation_id=evaluation_id)
+        .first()
+    )
+    if tie is None:
+        raise NotFound(gettext("No such tie draw."))
+    if not names_public(tie.evaluation.lot.tender):
+        if viewer is None:
+            raise NotFound(gettext("No such tie draw."))
+        try:
+            access_evaluation_for_viewer(viewer=viewer, evaluation_id=evaluation_id)
+        except NotFound as error:
+            raise NotFound(gettext("No such tie draw.")) from error
+    return tie

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:evaluation_id>/scores", views.scores_view, name="scores"),
     path("<int:evaluation_id>/submit", views.submit_view, name="submit"),
     path("<int:evaluation_id>/conclude", views.conclude_view, name="conclude"),
+    path("<int:evaluation_id>/tie-draw", views.tie_draw_view, name="tie_draw"),
     path("<int:evaluation_id>/report", views.report_view, name="report"),
     path("<int:evaluation_id>/candidates", views.candidates_view, name="candidates"),
     path("<int:evaluation_id>/award", views.award_view, name="award"),

@@ -18,7 +18,7 @@ from tenderhall.accounts.models import User
 from tenderhall.core import clock
 from tenderhall.core.errors import InvalidInput, NotFound
 from tenderhall.core.views import perform
-from tenderhall.evaluation import award, committees, methods, reports, selectors, workspace
+from tenderhall.evaluation import award, committees, methods, reports, selectors, ties, workspace
 from tenderhall.evaluation.choices import EvaluationStatus, MemberStatus, RejectionGround
 from tenderhall.evaluation.models import EvaluatedBid, Evaluation, Member, Publicity
 from tenderhall.procedures.choices import TenderStatus
@@ -89,10 +89,14 @@ def evaluation_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     )
     results: dict[str, Any] | None = evaluation.results if evaluation.concluded_at else None
     bids = {b.pk: b for b in EvaluatedBid.objects.filter(evaluation=evaluation).select_related("entity")}
+    tie = selectors.tie_draw_of(evaluation)
+    settled = selectors.ranking_settled(evaluation, tie) if results is not None else []
     ranking = [
-        {**entry, "bidder": bids[entry["bid"]].entity.name, **(results or {})["bids"][str(entry["bid"])]}
-        for entry in (results or {}).get("ranking", [])
+        {**(results or {})["bids"][str(entry["bid"])], **entry, "bidder": bids[entry["bid"]].entity.name}
+        for entry in settled
     ]
+    keys = {int(t["bid"]): str(t["key"]) for t in tie.tied} if tie is not None else {}
+    tied = [(bids[pk].entity.name, keys[pk]) for pk in (tie.order or keys) if pk in bids] if tie else []
     publicity = Publicity.objects.filter(tender=tender).first()
     context = {
         "evaluation": evaluation,
@@ -105,7 +109,13 @@ def evaluation_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
         "rows": _work_rows(evaluation, member, config) if at_work and member is not None else None,
         "grounds": RejectionGround.choices,
         "ranking": ranking,
-        "candidates": [bids[key] for key in (results or {}).get("candidates", [])],
+        "candidates": [bids[key] for key in selectors.candidates_settled(evaluation, tie)]
+        if results is not None
+        else [],
+        "tie": tie if tie is not None and tie.tied else None,
+        "tied": tied,
+        "tie_seed": bytes(tie.seed).hex() if tie is not None and tie.revealed_at else None,
+        "tie_pending": ties.tie_pending(tie),
         "seats": selectors.seats(evaluation, viewer=user),
         "names_public": selectors.names_public(tender),
         "is_manager": selectors.is_manager(user, tender),
@@ -229,6 +239,17 @@ def conclude_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
             actor=_user(request), evaluation_id=evaluation_id, now=clock.now()
         ),
         done=_("评审结果已汇总。"),
+        then=_back(evaluation_id),
+    )
+
+
+@login_required
+@require_POST
+def tie_draw_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
+    return perform(
+        request,
+        lambda: ties.tie_draw(actor=_user(request), evaluation_id=evaluation_id, now=clock.now()),
+        done=_("已抽签确定并列第一的名次。"),
         then=_back(evaluation_id),
     )
 

@@ -25,7 +25,7 @@ from tenderhall.bids.selectors import bidder_entity_ids
 from tenderhall.core.audit import audit_record
 from tenderhall.core.errors import Conflict, InvalidInput, NotFound
 from tenderhall.core.hashing import canonical_json, sha256_hex
-from tenderhall.evaluation import committees, methods, outcome
+from tenderhall.evaluation import committees, methods, outcome, seeds, ties
 from tenderhall.evaluation.choices import (
     ClarificationKind,
     EvaluationStatus,
@@ -34,6 +34,7 @@ from tenderhall.evaluation.choices import (
 )
 from tenderhall.evaluation.models import (
     BidClarification,
+    Committee,
     ComplianceMark,
     EvaluatedBid,
     Evaluation,
@@ -369,7 +370,8 @@ def results_hash(results: dict[str, Any]) -> str:
 
 def evaluation_conclude(*, actor: User, evaluation_id: int, now: datetime) -> Evaluation:
     """Once every member has handed in: rejections, aggregation, outlier flags, ranking and candidates; the
-    results' hash is logged (``evaluation:scores:concluded``) and the draw's seed revealed."""
+    results' hash is logged (``evaluation:scores:concluded``) and the experts' draw seed revealed. A tie for
+    the first place is fixed for its draw (ties.py); without one the tie-break seed is revealed unused."""
     access_evaluation_for_manager(actor=actor, evaluation_id=evaluation_id)
     with transaction.atomic():
         evaluation = (
@@ -422,9 +424,6 @@ def evaluation_conclude(*, actor: User, evaluation_id: int, now: datetime) -> Ev
             figure = result.bids.get(bid.pk, {}).get("figure")
             bid.total = Decimal(str(figure)) if figure is not None else None
             bid.save(update_fields=["rejected", "rejection_reasons", "rank", "total"])
-        committee = evaluation.committee
-        committee.revealed_at = now
-        committee.save(update_fields=["revealed_at"])
         ledger_append(
             event_type="evaluation:scores:concluded",
             subjects={"evaluation": str(evaluation.pk), "lot": evaluation.lot.code},
@@ -433,14 +432,9 @@ def evaluation_conclude(*, actor: User, evaluation_id: int, now: datetime) -> Ev
             at=now,
             data={"candidates": len(result.candidates), "rejected": len(rejected)},
         )
-        ledger_append(
-            event_type="evaluation:draw:revealed",
-            subjects={"committee": str(committee.pk), "lot": evaluation.lot.code},
-            hashes={"seed": committee.commitment, "eligible": committee.eligible_hash},
-            actor=None,
-            at=now,
-            data={"seed": bytes(committee.seed).hex()},
-        )
+        committee = Committee.objects.select_for_update(of=("self",)).get(pk=evaluation.committee.pk)
+        seeds.committee_seed_reveal(committee, lot_code=evaluation.lot.code, now=now)
+        ties.tie_fix(actor=actor, evaluation=evaluation, ranking=result.ranking, now=now)
         audit_record(
             actor=actor,
             action="evaluation:scores:concluded",
