@@ -20,7 +20,7 @@ from tenderhall.accounts import client_rules, rules
 from tenderhall.accounts.choices import Role, Scope
 from tenderhall.accounts.models import ApiAccessLog, ApiClient, ApiClientWindow, ApiToken, User
 from tenderhall.accounts.selectors import user_has_role, user_supervises
-from tenderhall.accounts.services import IssuedToken, identity_problems, token_row_create
+from tenderhall.accounts.services import IssuedToken, identity_problems, length_problems, token_row_create
 from tenderhall.core.audit import MASK, audit_record, diff
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hooks import AlertRaised, alert_raised
@@ -106,10 +106,12 @@ def _limits_problems(values: dict[str, object]) -> dict[str, str]:
     period = values.get("volume_period_seconds")
     if isinstance(period, int) and not 60 <= period <= MAX_VOLUME_PERIOD_SECONDS:
         problems["volume_period_seconds"] = gettext("Between 60 seconds and 31 days.")
-    for name in ("organisation", "responsible_name", "responsible_phone"):
+    for name in ("name", "organisation", "responsible_name", "responsible_phone"):
         value = values.get(name)
         if isinstance(value, str) and not value.strip():
             problems[name] = gettext("Required.")
+        elif isinstance(value, str):
+            problems |= length_problems(ApiClient, {name: value.strip()})
     return problems
 
 
@@ -143,10 +145,9 @@ def client_register(*, actor: User, fields: ClientFields, now: datetime) -> ApiC
             "organisation": fields.organisation,
             "responsible_name": fields.responsible_name,
             "responsible_phone": fields.responsible_phone,
+            "name": fields.name,
         }
     )
-    if not fields.name.strip():
-        problems["name"] = gettext("Required.")
     problems |= {
         f"responsible_{key}": message
         for key, message in identity_problems(
@@ -275,6 +276,7 @@ def client_key_create(
         }
     if not name.strip():
         problems["name"] = gettext("Name the key, so you can recognise it later.")
+    problems |= length_problems(ApiToken, {"name": name.strip()})
     if expires_at is not None and expires_at <= now:
         problems["expires_at"] = gettext("The expiry must be in the future.")
     _refuse(problems)

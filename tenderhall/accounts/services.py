@@ -5,7 +5,7 @@ Each service is one transaction that also writes its audit entry (and, for key r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils.translation import gettext, ngettext_lazy
 
 from tenderhall.accounts import rules
@@ -66,6 +67,17 @@ def _field_errors(errors: dict[str, str]) -> None:
         raise InvalidInput(first, details={"fields": errors})
 
 
+def length_problems(model: type[Model], values: Mapping[str, object]) -> dict[str, str]:
+    """Per-field problems with text longer than its column, given as it will be stored: PostgreSQL refuses
+    such a row with a database error, SQLite keeps it whole, so the service refuses it first."""
+    problems: dict[str, str] = {}
+    for name, value in values.items():
+        longest = getattr(model._meta.get_field(name), "max_length", None)
+        if isinstance(value, str) and longest is not None and len(value) > longest:
+            problems[name] = gettext("At most %(n)s characters.") % {"n": longest}
+    return problems
+
+
 def identity_problems(*, id_type: str, id_number: str, id_country: str) -> dict[str, str]:
     """Per-field problems with a real-name identity; empty when it is acceptable."""
     if id_type == IdType.RESIDENT_ID:
@@ -105,6 +117,9 @@ def user_register(
         validate_email(email)
     except DjangoValidationError:
         errors["email"] = gettext("Enter a valid e-mail address.")
+    stored = {"full_name": full_name.strip(), "phone": phone.strip(), "email": email.strip()}
+    for name, problem in length_problems(User, stored).items():
+        errors.setdefault(name, problem)
     candidate = User(username=username, full_name=full_name, email=email)
     try:
         validate_password(password, candidate)
@@ -339,6 +354,7 @@ def token_create(
         raise InvalidInput(gettext("Give the token at least one scope."))
     if not name.strip():
         raise InvalidInput(gettext("Name the token, so you can recognise it later."))
+    _field_errors(length_problems(ApiToken, {"name": name.strip()}))
     if expires_at is not None and expires_at <= now:
         raise InvalidInput(gettext("The expiry must be in the future."))
     with transaction.atomic():
@@ -452,6 +468,17 @@ def certificate_accept(
     be the owner's: the USCC of the entity or the identity number of the person.
     """
     info = certificate_validate(data=data, usage=usage, now=now)
+    too_long = length_problems(
+        Certificate, {"subject": info.subject, "issuer": info.issuer, "serial": info.serial}
+    )
+    if too_long:
+        raise InvalidInput(
+            gettext(
+                "The certificate's names are longer than the platform keeps (subject and issuer 500"
+                " characters, serial number 80); ask the CA for a certificate with shorter names."
+            ),
+            details={"fields": too_long},
+        )
     named = (info.subject_serial_number or "").strip().upper()
     if owner_identifier is not None and named and named != owner_identifier.upper():
         raise CertificateOwnerMismatch(

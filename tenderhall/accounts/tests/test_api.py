@@ -33,6 +33,43 @@ def test_registration_errors_come_back_per_field_with_a_stable_code():
     assert not User.objects.exists()
 
 
+def test_registration_text_longer_than_its_column_is_refused_per_field():
+    # given text a form would have cut, sent over the API (PostgreSQL raised; SQLite kept it whole)
+    body = {
+        "username": "li",
+        "password": PASSWORD,
+        "full_name": "李" * 101,
+        "id_type": "resident_id",
+        "id_number": resident_id(5),
+        "phone": "138 0000 000" + " " * 10 + "0",  # a mobile number once the spaces are gone
+        "email": "l" * 64 + "@" + ("d" * 60 + ".") * 4 + "invalid",  # valid, and over 254 characters
+    }
+    # when
+    response = Client().post("/api/v1/accounts/users", body, content_type="application/json")
+    # then
+    assert response.status_code == 422
+    assert response.json()["details"]["fields"] == {
+        "full_name": "At most 100 characters.",
+        "phone": "At most 20 characters.",
+        "email": "At most 254 characters.",
+    }
+    assert not User.objects.exists()
+
+
+def test_a_token_name_longer_than_its_column_is_refused():
+    user = make_user()
+    before = ApiToken.objects.count()
+    response = Client().post(
+        "/api/v1/accounts/tokens",
+        {"name": "t" * 101, "scopes": ["registry:read"]},
+        content_type="application/json",
+        headers=bearer(user, "tokens:write"),
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_input")
+    assert response.json()["details"]["fields"] == {"name": "At most 100 characters."}
+    assert ApiToken.objects.count() == before + 1  # the bearer token only
+
+
 def test_a_malformed_body_gets_422_naming_the_fields():
     response = Client().post("/api/v1/accounts/users", {"username": "x"}, content_type="application/json")
     assert response.status_code == 422

@@ -257,6 +257,72 @@ def test_a_bad_registration_is_refused_naming_the_field(change: dict[str, Any], 
 
 
 @pytest.mark.django_db
+def test_text_longer_than_its_column_is_refused_per_field_on_registration_change_and_keys():
+    # given (PostgreSQL raised on these; SQLite kept them whole)
+    world = make_world()
+    operator = world.headers["operator"]
+    before = state()
+    # when an operator registers a client with every text one character too long
+    registered = Client().post(
+        BASE,
+        {
+            **register_body(world),
+            "name": "名" * 101,
+            "organisation": "单" * 201,
+            "responsible_name": "赵" * 101,
+            "responsible_phone": "1" * 21,
+        },
+        content_type="application/json",
+        headers=operator,
+    )
+    # and changes the contact of an existing one, and names a key too long
+    changed = Client().patch(
+        f"{BASE}/{world.client.pk}",
+        {"organisation": "单" * 201, "responsible_name": "赵" * 101, "responsible_phone": " 1" * 11},
+        content_type="application/json",
+        headers=operator,
+    )
+    keyed = Client().post(
+        f"{BASE}/{world.client.pk}/keys",
+        {"name": "k" * 101, "scopes": ["procedures:read"]},
+        content_type="application/json",
+        headers=world.headers["owner"],
+    )
+    # then each is a 422 naming the fields and their lengths, and nothing changed
+    assert (registered.status_code, registered.json()["code"]) == (422, "api_client_invalid")
+    assert registered.json()["details"]["fields"] == {
+        "name": "At most 100 characters.",
+        "organisation": "At most 200 characters.",
+        "responsible_name": "At most 100 characters.",
+        "responsible_phone": "At most 20 characters.",
+    }
+    assert (changed.status_code, changed.json()["code"]) == (422, "api_client_invalid")
+    assert changed.json()["details"]["fields"] == {
+        "organisation": "At most 200 characters.",
+        "responsible_name": "At most 100 characters.",
+        "responsible_phone": "At most 20 characters.",
+    }
+    assert (keyed.status_code, keyed.json()["details"]["fields"]) == (
+        422,
+        {"name": "At most 100 characters."},
+    )
+    assert state() == before
+
+
+@pytest.mark.django_db
+def test_text_as_long_as_its_column_is_stored_whole():
+    world = make_world()
+    response = Client().post(
+        BASE,
+        {**register_body(world), "name": "名" * 100, "organisation": " " + "单" * 200 + " "},
+        content_type="application/json",
+        headers=world.headers["operator"],
+    )
+    assert response.status_code == 201
+    assert (response.json()["name"], response.json()["organisation"]) == ("名" * 100, "单" * 200)
+
+
+@pytest.mark.django_db
 def test_a_second_client_with_the_same_name_is_a_conflict():
     world = make_world()
     body = {**register_body(world), "name": world.client.name}

@@ -109,6 +109,28 @@ def test_registration_page_shows_per_field_reasons():
     assert 'data-field="phone">请填写中国大陆手机号码' in html
 
 
+def test_registration_page_refuses_an_email_address_longer_than_its_column():
+    # given an address the form's check accepts (up to 320 characters) but the column does not hold
+    email = "n" * 64 + "@" + ("d" * 60 + ".") * 4 + "invalid"
+    # when
+    response = Client().post(
+        "/accounts/register/",
+        {
+            "username": "newbie",
+            "password": PASSWORD,
+            "full_name": "新人",
+            "id_type": "resident_id",
+            "id_number": "360426199101010071",
+            "phone": "13912345678",
+            "email": email,
+        },
+    )
+    # then the form says so, and no account exists
+    assert response.status_code == 200
+    assert 'data-field="email">' in response.content.decode()
+    assert not User.objects.filter(username="newbie").exists()
+
+
 def test_pages_are_chinese_by_default_and_english_on_request():
     assert "登录" in Client().get("/accounts/login/").content.decode()
     client = Client()

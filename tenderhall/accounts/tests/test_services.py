@@ -6,8 +6,9 @@ import pyotp
 import pytest
 
 from tenderhall.accounts import services
+from tenderhall.accounts.certificates import CertificateInfo
 from tenderhall.accounts.choices import IdType, Role
-from tenderhall.accounts.models import ApiToken, User
+from tenderhall.accounts.models import ApiToken, Certificate, User
 from tenderhall.accounts.tests.factories import NOW, PASSWORD, make_user, resident_id
 from tenderhall.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.models import AuditEntry
@@ -178,3 +179,23 @@ def test_revoking_someone_elses_token_is_not_found_and_changes_nothing():
         services.token_revoke(user=other, token_id=issued.record.pk, now=NOW)
     issued.record.refresh_from_db()
     assert issued.record.revoked_at is None
+
+
+def test_a_certificate_whose_names_are_longer_than_their_columns_is_refused(monkeypatch):
+    # given a certificate a trusted CA issued with a subject and issuer longer than the columns keep
+    user = make_user()
+    long_name = "CN=" + "名" * 498
+    info = CertificateInfo(
+        der=b"\x30\x00", fingerprint="ab" * 32, subject=long_name, issuer=long_name, serial="1f",
+        not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=365),
+        key_usage=("digitalSignature",), key_algorithm="ec-secp256r1", subject_serial_number=None,
+        is_ca=False,
+    )  # fmt: skip
+    monkeypatch.setattr(services, "certificate_validate", lambda **_: info)
+    # when
+    with pytest.raises(InvalidInput) as refused:
+        services.certificate_accept(actor=user, user=user, data=b"...", usage="signing", now=NOW)
+    # then it is refused naming both, not left to the database, and nothing is kept
+    assert set(refused.value.details["fields"]) == {"subject", "issuer"}
+    assert refused.value.details["fields"]["subject"] == "At most 500 characters."
+    assert not Certificate.objects.exists()
