@@ -9,6 +9,7 @@ agency.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from django.test import Client
 from tenderhall.accounts.choices import Scope
 from tenderhall.accounts.tests.factories import bearer
 from tenderhall.core import clock
-from tenderhall.evaluation import award, committees, draw, reports, workspace
+from tenderhall.evaluation import award, committees, draw, reports, ties, workspace
 from tenderhall.evaluation.api import router
 from tenderhall.evaluation.models import BondRefund, Committee, EvaluatedBid, Member, Publicity
 from tenderhall.evaluation.tests.support import (
@@ -243,6 +244,22 @@ def contracted(scene: Scene) -> Ids:
     return {**ids, "refund": refund.pk}
 
 
+def tied(scene: Scene) -> Ids:
+    """Concluded with the first two bids tied for the first place (the same price, the same scores)."""
+    set_up(scene, prices=("100", "100", "150"))
+    committee = drawn_committee(scene)
+    declare_all(scene, committee)
+    score_all(scene, committee, SCORES)
+    workspace.evaluation_conclude(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    return {"committee": committee.pk, "member": seated(committee)[0].user}
+
+
+def tie_drawn(scene: Scene) -> Ids:
+    ids = tied(scene)
+    ties.tie_draw(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    return ids
+
+
 def after_publicity(scene: Scene) -> datetime:
     return Publicity.objects.get().ends_at + timedelta(hours=1)
 
@@ -321,6 +338,9 @@ OPS = [
        signed_in(404, bidder=200), setup=asked, body=lambda s, i: {"answer": "工期365日历天"}),
     Op("evaluation_conclude", "post", ev("/conclude"), signed_in(404, agency=200, operator=200),
        setup=submitted),
+    Op("tie_draw", "post", ev("/tie-draw"), signed_in(404, agency=200, operator=200), setup=tied),
+    Op("tie_draw_record", "get", ev("/tie-draw"),
+       signed_in(200, anonymous=404, bidder=404, stranger=404), setup=tie_drawn),
     Op("report_generate", "post", ev("/report"), signed_in(404, agency=201, operator=201), setup=concluded),
     Op("report_download", "get", ev("/report"), signed_in(200, bidder=404, stranger=404), setup=reported),
     Op("report_sign", "post", ev("/report/signatures"), signed_in(404, member=201), setup=reported,
@@ -499,3 +519,42 @@ def test_a_member_sees_the_bids_only_while_the_tender_is_being_evaluated():
     # then the same member is told "not found", like anyone else
     response = Client().get(f"{BASE}/evaluations/{scene.ev.pk}/bids", headers=headers)
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_the_tie_draw_record_is_public_once_the_candidates_are_published_and_lets_anyone_redo_it():
+    # given a tie for the first place, drawn by the agency through the API
+    scene = make_scene(experts=7)
+    ids = tied(scene)
+    agency = bearer(scene.agency, Scope.PROCEDURES_READ, Scope.PROCEDURES_WRITE, now=EVALUATION_AT)
+    pending = Client().get(f"{BASE}/evaluations/{scene.ev.pk}", headers=agency).json()
+    assert pending["tie_pending"] is True
+    response = Client().post(f"{BASE}/evaluations/{scene.ev.pk}/report", headers=agency)
+    assert (response.status_code, response.json()["code"]) == (409, "tie_unsettled")
+    drawn = Client().post(f"{BASE}/evaluations/{scene.ev.pk}/tie-draw", headers=agency)
+    assert drawn.status_code == 200
+    again = Client().post(f"{BASE}/evaluations/{scene.ev.pk}/tie-draw", headers=agency)
+    assert (again.status_code, again.json()["code"]) == (409, "tie_state")
+    # the public does not see it while the result is confidential
+    assert Client().get(f"{BASE}/evaluations/{scene.ev.pk}/tie-draw").status_code == 404
+    # when the report is signed and the candidates published
+    report = reports.report_generate(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    pdf = report.file.open("rb").read()
+    for member in seated(Committee.objects.get(pk=ids["committee"])):
+        reports.report_sign(
+            actor=member.user,
+            evaluation_id=scene.ev.pk,
+            signature=signer_for(scene, member.user).pkcs7(pdf),
+            now=EVALUATION_AT,
+        )
+    award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
+    # then anyone reads the record and redoes the draw with hashlib alone
+    record = Client().get(f"{BASE}/evaluations/{scene.ev.pk}/tie-draw").json()
+    seed = bytes.fromhex(record["seed"])
+    assert "sha256:" + hashlib.sha256(seed).hexdigest() == record["commitment"]
+    keys = {t["key"]: t["bid_id"] for t in record["tied"]}
+    redone = sorted(keys, key=lambda key: (hashlib.sha256(seed + key.encode()).digest(), key))
+    assert [keys[key] for key in redone] == record["order"] == drawn.json()["order"]
+    view = Client().get(f"{BASE}/evaluations/{scene.ev.pk}", headers=agency).json()
+    assert view["candidates"][:2] == record["order"]
+    assert [(row["rank"], row["drawn"]) for row in view["ranking"]] == [(1, True), (2, True), (3, False)]
+    assert view["tie_pending"] is False

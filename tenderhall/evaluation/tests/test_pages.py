@@ -10,10 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tenderhall.accounts.models import User
+from tenderhall.accounts.tests.factories import enable_two_factor
 from tenderhall.core import clock
 from tenderhall.evaluation import award, committees, reports, workspace
 from tenderhall.evaluation.choices import MemberStatus
-from tenderhall.evaluation.models import Award, EvaluatedBid, Member, Publicity, Score
+from tenderhall.evaluation.models import Award, EvaluatedBid, Member, Publicity, Score, TieDraw
 from tenderhall.evaluation.tests.support import (
     EVALUATION_AT,
     declare_all,
@@ -164,3 +165,34 @@ def test_a_bidder_answers_a_clarification_and_members_sign_the_report_on_the_pag
     )
     assert member.report_signature.signed_at == EVALUATION_AT
     assert client_for(scene.world.bidder).get(f"/evaluation/{scene.ev.pk}/report.pdf").status_code == 404
+
+
+def test_the_agency_draws_a_tie_for_the_first_place_on_the_page_and_others_cannot():
+    # given bids 1 and 2 tied for the first place
+    scene = make_scene(experts=5)
+    set_up(scene, prices=("100", "100", "150"))
+    committee = drawn_committee(scene)
+    declare_all(scene, committee)
+    score_all(scene, committee, {i: {"tech": ["40"] * 5, "biz": ["10"] * 5} for i in range(3)})
+    workspace.evaluation_conclude(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    tie = TieDraw.objects.get(evaluation=scene.ev)
+    # the tenderee sees the tie waiting, without the button; a bidder gets the 404 page and draws nothing
+    body = client_for(scene.tenderee).get(f"/evaluation/{scene.ev.pk}/").content.decode()
+    assert 'id="tie-draw"' in body
+    assert tie.commitment in body
+    assert 'id="draw-tie"' not in body
+    assert client_for(scene.world.bidder).post(f"/evaluation/{scene.ev.pk}/tie-draw").status_code == 404
+    assert client_for(scene.tenderee).post(f"/evaluation/{scene.ev.pk}/tie-draw").status_code == 404
+    assert TieDraw.objects.get(pk=tie.pk).drawn_at is None
+    # when the agency (which signs in with a second factor) presses the button
+    enable_two_factor(scene.agency)
+    page = client_for(scene.agency)
+    assert 'id="draw-tie"' in page.get(f"/evaluation/{scene.ev.pk}/").content.decode()
+    assert 'id="make-report"' not in page.get(f"/evaluation/{scene.ev.pk}/").content.decode()
+    body = page.post(f"/evaluation/{scene.ev.pk}/tie-draw", follow=True).content.decode()
+    # then the order is drawn, the seed shown, and the report can be made
+    tie = TieDraw.objects.get(pk=tie.pk)
+    assert tie.drawn_at == EVALUATION_AT
+    assert bytes(tie.seed).hex() in body
+    assert "抽签确定" in body
+    assert 'id="make-report"' in body

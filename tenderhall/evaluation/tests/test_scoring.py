@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal as D
 
+import pytest
+
+from tenderhall.evaluation import draw
 from tenderhall.evaluation.methods import Method
-from tenderhall.evaluation.scoring import Aggregation, Entry, Ranked, aggregate, candidates, outliers, rank
+from tenderhall.evaluation.scoring import (
+    Aggregation,
+    Entry,
+    Ranked,
+    aggregate,
+    candidates,
+    first_place_tie,
+    outliers,
+    rank,
+    settle,
+)
 
 
 def test_the_mean_of_the_members_scores():
@@ -71,3 +85,48 @@ def test_at_most_three_candidates_and_a_tie_across_the_cut_keeps_both():
         *ranked[:2],
         Ranked("c", 3, tied=False),
     ]
+
+
+def test_only_a_tie_for_the_first_place_is_one_to_draw():
+    shared_first = [Ranked("a", 1, tied=True), Ranked("b", 1, tied=True), Ranked("c", 3, tied=False)]
+    assert first_place_tie(shared_first) == ["a", "b"]
+    # a tie for the second or the third place decides nobody's award: every tied bid stays a candidate
+    assert (
+        first_place_tie([Ranked("a", 1, tied=False), Ranked("b", 2, tied=True), Ranked("c", 2, tied=True)])
+        == []
+    )
+    cut = [
+        Ranked(k, r, tied=t) for k, r, t in (("a", 1, False), ("b", 2, False), ("c", 3, True), ("d", 3, True))
+    ]
+    assert first_place_tie(cut) == []
+    assert [r.key for r in candidates(cut)] == ["a", "b", "c", "d"]
+    assert first_place_tie([Ranked("a", 1, tied=False)]) == []
+
+
+def test_settling_gives_the_tied_bids_the_ranks_of_the_draw_order_and_keeps_the_rest():
+    ranked = [
+        Ranked("a", 1, tied=True),
+        Ranked("b", 1, tied=True),
+        Ranked("c", 1, tied=True),
+        Ranked("d", 4, tied=True),
+        Ranked("e", 4, tied=True),
+    ]
+    assert settle(ranked, ["c", "a", "b"]) == [
+        Ranked("c", 1, tied=False, drawn=True),
+        Ranked("a", 2, tied=False, drawn=True),
+        Ranked("b", 3, tied=False, drawn=True),
+        Ranked("d", 4, tied=True),
+        Ranked("e", 4, tied=True),
+    ]
+    with pytest.raises(ValueError, match="exactly the bids tied"):
+        settle(ranked, ["a", "b"])
+    with pytest.raises(ValueError, match="exactly the bids tied"):
+        settle(ranked, ["a", "b", "d"])
+
+
+def test_the_tie_draw_order_is_the_keys_sorted_by_sha256_of_seed_and_key_known_answer():
+    # the keys are the sealed bids' SHA-256 in hex; the same order function as the experts' draw
+    seed = bytes(range(32))
+    keys = sorted(hashlib.sha256(name).hexdigest() for name in (b"bid-1", b"bid-2", b"bid-3"))
+    tickets = {key: hashlib.sha256(seed + key.encode()).hexdigest() for key in keys}
+    assert draw.draw_order(seed, keys) == sorted(keys, key=lambda key: tickets[key])

@@ -52,9 +52,9 @@ def bids(scene: Scene) -> list[EvaluatedBid]:
 
 def event_types() -> list[str]:
     return list(
-        Leaf.objects.filter(event_type__startswith="evaluation:").order_by("index").values_list(
-            "event_type", flat=True
-        )
+        Leaf.objects.filter(event_type__startswith="evaluation:")
+        .order_by("index")
+        .values_list("event_type", flat=True)
     )
 
 
@@ -70,7 +70,9 @@ def test_the_seed_is_committed_at_the_set_up_before_the_committee_and_any_score(
     assert leaf["hashes"] == {"seed": tie.commitment}
     assert tie.commitment == "sha256:" + hashlib.sha256(bytes(tie.seed)).hexdigest()
     assert "seed" not in leaf.get("data", {})
-    assert AuditEntry.objects.filter(action="evaluation:tie:committed", subject_id=str(scene.ev.pk)).count() == 1
+    assert (
+        AuditEntry.objects.filter(action="evaluation:tie:committed", subject_id=str(scene.ev.pk)).count() == 1
+    )
 
 
 def test_a_tie_for_the_first_place_is_drawn_from_the_seed_and_decides_the_award_order():
@@ -145,7 +147,9 @@ def test_a_tie_for_the_first_place_is_drawn_from_the_seed_and_decides_the_award_
     after = publicity.ends_at
     with pytest.raises(award.NotACandidate, match="first-ranked"):
         award.award_decide(actor=scene.tenderee, evaluation_id=scene.ev.pk, bid_id=expected[1], now=after)
-    decided = award.award_decide(actor=scene.tenderee, evaluation_id=scene.ev.pk, bid_id=expected[0], now=after)
+    decided = award.award_decide(
+        actor=scene.tenderee, evaluation_id=scene.ev.pk, bid_id=expected[0], now=after
+    )
     assert leaves("evaluation:award:decided")[0]["data"]["first_ranked"] is True
     assert decided.winner_id == expected[0]
 
@@ -251,7 +255,7 @@ def test_the_documented_shell_recipe_orders_the_tied_bids(tmp_path: Path):
     (tmp_path / "keys.txt").write_text("".join(f"{key}\n" for key in keys))
     out = subprocess.run(  # noqa: S602  # the documented recipe, verbatim
         "while read -r key; do printf '%s' \"$key\" | cat seed.bin - | sha256sum | "
-        "sed \"s/ .*/ $key/\"; done < keys.txt | sort",
+        'sed "s/ .*/ $key/"; done < keys.txt | sort',
         shell=True,
         cwd=tmp_path,
         capture_output=True,
