@@ -37,6 +37,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 
 from tenderhall.bids.envelope import EnvelopeInfo, EnvelopeRefused, envelope_inspect
+from tenderhall.core.asgi import RECEIVED_BODY
 from tenderhall.core.der import CONTEXT_0_PRIMITIVE, Element, der_element, der_encode
 from tenderhall.core.errors import DomainError
 
@@ -60,12 +61,16 @@ class ReceivedEnvelope:
     info: EnvelopeInfo
 
 
-def body_arrived(request: HttpRequest) -> IO[bytes]:
+def body_arrived(request: HttpRequest) -> EnvelopeBody:
     """The request body once all of it is on the server, so that the clock read next is its arrival.
 
-    Under ASGI (`tenderhall serve`) Django has received the whole body before any view runs; a WSGI server
-    hands the view a stream still arriving, so it is spooled first, as Django's ASGI handler does.
+    Under `tenderhall serve` the envelope route's body is an ``EnvelopeArrival``, already stored and tallied
+    (config/asgi.py); under Django's own ASGI handler the whole body is spooled before any view runs; a WSGI
+    server hands the view a stream still arriving, so it is spooled first, as Django's ASGI handler does.
     """
+    arrival = getattr(request, "scope", {}).get(RECEIVED_BODY)
+    if isinstance(arrival, EnvelopeArrival):
+        return arrival
     if isinstance(request, ASGIRequest):
         return request  # type: ignore[return-value]  # an HttpRequest reads like a binary file
     spool = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115  # returned open
@@ -74,27 +79,41 @@ def body_arrived(request: HttpRequest) -> IO[bytes]:
     return spool
 
 
-class _Reader:
-    """Reads the upload in pieces, hashing and counting each, keeping the first and last ``EDGE`` bytes, and
-    refusing the piece that takes it past ``max_size``."""
+def _too_large(max_size: int) -> EnvelopeTooLarge:
+    return EnvelopeTooLarge(
+        gettext("An envelope may be at most %(max)s bytes.") % {"max": max_size}, details={"max": max_size}
+    )
 
-    def __init__(self, upload: IO[bytes], *, max_size: int) -> None:
-        self.upload, self.max_size = upload, max_size
+
+class _Tally:
+    """The size, SHA-256 and first and last ``EDGE`` bytes of what passes through, refusing the piece that
+    takes it past ``max_size``."""
+
+    def __init__(self, *, max_size: int) -> None:
+        self.max_size = max_size
         self.digest, self.size = hashlib.sha256(), 0
         self.head, self.tail = b"", b""
 
-    def read(self, size: int = -1) -> bytes:
-        chunk = self.upload.read(size if size and size > 0 else CHUNK)
+    def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > self.max_size:
-            raise EnvelopeTooLarge(
-                gettext("An envelope may be at most %(max)s bytes.") % {"max": self.max_size},
-                details={"max": self.max_size},
-            )
+            raise _too_large(self.max_size)
         self.digest.update(chunk)
         if len(self.head) < EDGE:
             self.head += chunk[: EDGE - len(self.head)]
         self.tail = (self.tail + chunk)[-EDGE:] if len(chunk) < EDGE else chunk[-EDGE:]
+
+
+class _Reader(_Tally):
+    """Reads the upload in pieces, tallying each."""
+
+    def __init__(self, upload: IO[bytes], *, max_size: int) -> None:
+        super().__init__(max_size=max_size)
+        self.upload = upload
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.upload.read(size if size and size > 0 else CHUNK)
+        self.add(chunk)
         return chunk
 
 
@@ -104,19 +123,50 @@ class _LargeChunks(File):  # type: ignore[type-arg]  # django-stubs: File is gen
     DEFAULT_CHUNK_SIZE = CHUNK
 
 
+def _local_path(name: str) -> Path | None:
+    """Where ``name`` lives on the local disk, if storage is a local disk that has unnamed files."""
+    if not isinstance(default_storage, FileSystemStorage) or not hasattr(os, "O_TMPFILE"):
+        return None
+    return Path(default_storage.path(name)) if _PROC_FD.is_dir() else None
+
+
+def _unnamed_file(path: Path) -> int | None:
+    """A descriptor of a new unnamed file (``O_TMPFILE``) in ``path``'s directory; None where the
+    filesystem has none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return os.open(path.parent, os.O_TMPFILE | os.O_RDWR, 0o666)
+    except OSError:
+        return None
+
+
+def _name_file(descriptor: int, path: Path) -> None:
+    """Give the unnamed file ``descriptor`` its name ``path``, with storage's permissions."""
+    mode = default_storage.file_permissions_mode  # type: ignore[attr-defined]  # a FileSystemStorage
+    if mode is not None:
+        os.fchmod(descriptor, mode)
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N, as open(2) shows for O_TMPFILE (a directory
+        # descriptor makes Python call linkat rather than link).
+        os.link(_PROC_FD / str(descriptor), path.name, dst_dir_fd=directory)
+    finally:
+        os.close(directory)
+
+
 @contextmanager
 def _staged(reader: _Reader, name: str) -> Iterator[IO[bytes]]:
     """The upload written out and open for reading again, for the block to check; the file has ``name``
     once the block completes, and nothing is left if it raises."""
-    storage = default_storage if isinstance(default_storage, FileSystemStorage) else None
-    path = Path(storage.path(name)) if storage is not None else None
-    descriptor = None
-    if path is not None and hasattr(os, "O_TMPFILE") and _PROC_FD.is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):  # a filesystem without unnamed files takes the general path
-            descriptor = os.open(path.parent, os.O_TMPFILE | os.O_RDWR, 0o666)
-    if storage is None or path is None or descriptor is None:
-        saved = default_storage.save(name, _LargeChunks(reader, name=name))  # type: ignore[arg-type]  # it reads
+    path = _local_path(name)
+    descriptor = _unnamed_file(path) if path is not None else None
+    if path is None or descriptor is None:
+        try:
+            saved = default_storage.save(name, _LargeChunks(reader, name=name))  # type: ignore[arg-type]  # it reads
+        except BaseException:  # refused or cut off while writing: storage keeps what it had written
+            with contextlib.suppress(Exception):
+                default_storage.delete(name)
+            raise
         try:
             with default_storage.open(saved, "rb") as stored:
                 yield stored
@@ -124,43 +174,116 @@ def _staged(reader: _Reader, name: str) -> Iterator[IO[bytes]]:
             default_storage.delete(saved)
             raise
         return
-    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         with open(descriptor, "w+b", closefd=False) as file:  # a descriptor, not a path
             while chunk := reader.read(CHUNK):
                 file.write(chunk)
             file.seek(0)
             yield file
-        if storage.file_permissions_mode is not None:
-            os.fchmod(descriptor, storage.file_permissions_mode)
-        # Named once whole and checked: linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N, as open(2) shows for
-        # O_TMPFILE (a directory descriptor makes Python call linkat rather than link).
-        os.link(_PROC_FD / str(descriptor), path.name, dst_dir_fd=directory)
+        _name_file(descriptor, path)  # named once whole and checked
     finally:
-        os.close(directory)
         os.close(descriptor)
 
 
+class EnvelopeArrival:
+    """An envelope sent as a request body, received straight from the server (``core.asgi``) into an unnamed
+    file in its final directory, tallied as it arrives: no spooled copy of the body, and no second pass.
+
+    It is also the request's body stream (Django closes it when the response is done). ``envelope_received``
+    checks it and names the file; if nothing does, closing it leaves nothing behind. A body past
+    ``MAX_ENVELOPE_BYTES`` is no longer written once it passes the limit, and refused when checked.
+    """
+
+    def __init__(self, name: str, path: Path, descriptor: int) -> None:
+        self.name, self.path = name, path
+        self.file = open(descriptor, "w+b")  # noqa: SIM115  # owned: closed by close()
+        self.tally = _Tally(max_size=MAX_ENVELOPE_BYTES)
+        self.refusal: EnvelopeTooLarge | None = None
+
+    @classmethod
+    def begin(cls) -> EnvelopeArrival | None:
+        """A new arrival, or None where storage is not a local disk with unnamed files (the body is then
+        spooled by Django and streamed to storage as any other upload)."""
+        name = _new_name()
+        path = _local_path(name)
+        descriptor = _unnamed_file(path) if path is not None else None
+        if path is None or descriptor is None:
+            return None
+        return cls(name, path, descriptor)
+
+    def write(self, piece: bytes) -> None:
+        if self.refusal is not None:
+            return
+        try:
+            self.tally.add(piece)
+        except EnvelopeTooLarge as refusal:
+            self.refusal = refusal
+            self.file.truncate(0)  # what came is not kept; the rest is only counted
+            return
+        self.file.write(piece)
+
+    def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self.file.seek(offset, whence)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+envelope_arrival_begin = EnvelopeArrival.begin  # the receiver of config/settings.py TENDERHALL_BODY_RECEIVERS
+
+EnvelopeBody = IO[bytes] | EnvelopeArrival
+"""An envelope on its way in: a stream still to be read, or one already received (``EnvelopeArrival``)."""
+
+
+def _new_name() -> str:
+    return f"bids/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.p7m"
+
+
 @contextmanager
-def envelope_received(upload: IO[bytes], *, max_size: int = MAX_ENVELOPE_BYTES) -> Iterator[ReceivedEnvelope]:
+def envelope_received(
+    upload: EnvelopeBody, *, max_size: int = MAX_ENVELOPE_BYTES
+) -> Iterator[ReceivedEnvelope]:
     """Stream the upload to storage with its SHA-256 computed in the same pass and check it as an envelope
     (``envelope_inspect``, which refuses anything else); the file is removed unless the caller's block
     completes. An upload over ``max_size`` is refused as the piece that passes it is read
-    (``EnvelopeTooLarge``)."""
-    reader = _Reader(upload, max_size=max_size)
-    name = f"bids/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.p7m"
-    with _staged(reader, name) as file:
-        info = _inspect_shortened(reader, max_size=max_size) or envelope_inspect(
-            file.read(), max_size=max_size
+    (``EnvelopeTooLarge``). An ``EnvelopeArrival`` is already stored and tallied: it is checked and named."""
+    if isinstance(upload, EnvelopeArrival):
+        name, tally = upload.name, upload.tally
+        if upload.refusal is not None or tally.size > max_size:
+            raise _too_large(min(max_size, tally.max_size))
+        upload.file.flush()
+        upload.seek(0)
+        info = _inspect_shortened(tally, max_size=max_size) or envelope_inspect(
+            _whole_from_ends(tally) or upload.read(), max_size=max_size
         )
+        _name_file(upload.file.fileno(), upload.path)
+    else:
+        tally = _Reader(upload, max_size=max_size)
+        name = _new_name()
+        with _staged(tally, name) as file:
+            info = _inspect_shortened(tally, max_size=max_size) or envelope_inspect(
+                _whole_from_ends(tally) or file.read(), max_size=max_size
+            )
     try:
-        yield ReceivedEnvelope(name=name, size=reader.size, sha256=reader.digest.hexdigest(), info=info)
+        yield ReceivedEnvelope(name=name, size=tally.size, sha256=tally.digest.hexdigest(), info=info)
     except BaseException:
         default_storage.delete(name)
         raise
 
 
-def _inspect_shortened(reader: _Reader, *, max_size: int) -> EnvelopeInfo | None:
+def _whole_from_ends(tally: _Tally) -> bytes | None:
+    """The whole upload when its kept ends hold all of it (up to ``2 * EDGE`` bytes): no need to read it
+    back."""
+    if tally.size > len(tally.head) + len(tally.tail):
+        return None
+    rest = tally.size - len(tally.head)
+    return tally.head + (tally.tail[-rest:] if rest else b"")
+
+
+def _inspect_shortened(reader: _Tally, *, max_size: int) -> EnvelopeInfo | None:
     """The check of the envelope from its kept ends, its ciphertext shortened. None when the whole envelope
     must be checked: ``_shortened`` could not rebuild it, what it cut was not the encryptedContent after
     all, or the envelope is refused (the refusal then names the real sizes)."""

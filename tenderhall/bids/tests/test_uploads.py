@@ -137,3 +137,26 @@ def test_the_ends_rebuild_only_plain_der_with_one_encrypted_content_across_the_m
 
 def _ends(data: bytes) -> tuple[bytes, bytes]:
     return data[: uploads.EDGE], data[-uploads.EDGE :]
+
+
+@pytest.mark.parametrize("unnamed_files", [True, False])
+def test_an_upload_refused_while_it_is_written_leaves_no_partial_file(tmp_path, monkeypatch, unnamed_files):
+    # given: storage with or without unnamed files, and an envelope one byte over the limit
+    if not unnamed_files:
+        monkeypatch.setattr(uploads, "_unnamed_file", lambda path: None)
+    envelope = sealed(tmp_path, cipher="-aes-256-gcm")
+    # when: refused once the piece that passes the limit is read, after the first pieces were written
+    with pytest.raises(uploads.EnvelopeTooLarge):
+        received(envelope, max_size=len(envelope) - 1)
+    # then
+    assert list(Path(settings.TENDERHALL_DATA_DIR, "files").rglob("*.p7m")) == []
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000, uploads.EDGE, uploads.EDGE + 1, 2 * uploads.EDGE])
+def test_an_upload_that_fits_in_its_ends_is_whole_from_them(size):
+    data = bytes(range(256)) * (size // 256 + 1)
+    assert uploads._whole_from_ends(reader_of(data[:size])) == data[:size]
+
+
+def test_an_upload_longer_than_its_ends_is_not_whole_from_them():
+    assert uploads._whole_from_ends(reader_of(b"x" * (2 * uploads.EDGE + 1))) is None

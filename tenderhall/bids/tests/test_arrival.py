@@ -1,0 +1,206 @@
+"""The envelope sent as the body goes from the server straight into its file (config/asgi.py): driven through
+the real ASGI application, as `tenderhall serve` runs it, with the body arriving in pieces."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.handlers import asgi as django_asgi
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+from config.asgi import application
+from tenderhall.accounts.tests.factories import bearer
+from tenderhall.bids import uploads
+from tenderhall.bids.models import Bid
+from tenderhall.bids.tests.test_services import Scene, make_scene, seal, stored_files
+from tenderhall.core import clock
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PIECE = 64 * 1024  # what uvicorn hands on per message
+
+
+@pytest.fixture
+def spooled(monkeypatch) -> list[int]:
+    """Counts the bodies Django's own handler spools."""
+    calls: list[int] = []
+    real = tempfile.SpooledTemporaryFile
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(django_asgi.tempfile, "SpooledTemporaryFile", counting)  # type: ignore[attr-defined]
+    return calls
+
+
+def asgi_post(
+    path: str, body: bytes, headers: dict[str, str], *, disconnect_after: int | None = None
+) -> tuple[int, dict[str, Any]]:
+    """POST through the ASGI application; the body in ``PIECE`` messages, or a disconnect after that many."""
+    query = path.partition("?")[2]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path.partition("?")[0],
+        "raw_path": path.partition("?")[0].encode(),
+        "root_path": "",
+        "query_string": query.encode(),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        + [(b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    pieces = [body[i : i + PIECE] for i in range(0, len(body), PIECE)] or [b""]
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
+        for i, piece in enumerate(pieces)
+    ]
+    if disconnect_after is not None:
+        messages = [*messages[:disconnect_after], {"type": "http.disconnect"}]
+    sent: list[Mapping[str, Any]] = []
+
+    async def run() -> None:
+        answered = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop(0)
+            await answered.wait()  # as a server does: the client is there until it has the answer
+            return {"type": "http.disconnect"}
+
+        async def send(message: Mapping[str, Any]) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered.set()
+
+        await application(scope, receive, send)
+
+    async_to_sync(run)()
+    if not sent:
+        return 0, {}
+    status = sent[0]["status"]
+    content = b"".join(m.get("body", b"") for m in sent[1:])
+    return status, json.loads(content) if content else {}
+
+
+def envelope_path(scene: Scene) -> str:
+    return (
+        f"/api/v1/bids/lots/{scene.lot.pk}/envelopes?entity_id={scene.bidder.entity.pk}"
+        "&bond_amount=150000&bond_payer_account=6222020200001234567"
+    )
+
+
+def headers_of(scene: Scene) -> dict[str, str]:
+    return {
+        **bearer(scene.bidder.user, "procedures:write", now=scene.during),
+        "Content-Type": "application/cms",
+    }
+
+
+def test_an_envelope_body_is_stored_as_it_arrives_without_a_spooled_copy(tmp_path, monkeypatch, spooled):
+    # given: an envelope larger than several pieces (its ciphertext spans the middle)
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr(clock, "now", lambda: scene.during)
+    envelope = seal(scene.bidder, tmp_path, payload=b"x" * (600 * 1024))
+    # when
+    status, body = asgi_post(envelope_path(scene), envelope, headers_of(scene))
+    # then: taken, stored as sent, and Django never spooled it
+    assert status == 201, body
+    bid = Bid.objects.get()
+    assert (body["size"], body["sha256"]) == (len(envelope), hashlib.sha256(envelope).hexdigest())
+    assert bid.envelope.read() == envelope
+    assert stored_files() == [Path(bid.envelope.path)]
+    assert spooled == []
+
+
+def test_other_requests_are_handled_by_django_as_before(tmp_path, monkeypatch, spooled):
+    # given: the same envelope as a multipart form, the other upload route
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr(clock, "now", lambda: scene.during)
+    envelope = seal(scene.bidder, tmp_path)
+    form = {
+        "entity_id": scene.bidder.entity.pk,
+        "bond_amount": "150000",
+        "bond_payer_account": "6222020200001234567",
+    }
+    body = encode_multipart(BOUNDARY, {**form, "envelope": SimpleUploadedFile("bid.p7m", envelope)})
+    headers = {**headers_of(scene), "Content-Type": MULTIPART_CONTENT}
+    # when
+    status, answer = asgi_post(f"/api/v1/bids/lots/{scene.lot.pk}/bids", body, headers)
+    # then: Django spooled the body and parsed the form, as it always has
+    assert (status, answer["size"]) == (201, len(envelope)), answer
+    assert spooled == [1]
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        ("not an envelope", 422, "envelope_refused"),
+        ("no credentials", 403, "http_error"),  # the session path asks for its CSRF token
+        ("wrong type", 415, "unsupported_media_type"),
+        ("too large", 413, "envelope_too_large"),
+    ],
+)
+def test_a_refused_body_leaves_nothing_behind(tmp_path, monkeypatch, case, status, code):
+    # given
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr(clock, "now", lambda: scene.during)
+    envelope, headers = seal(scene.bidder, tmp_path, payload=b"y" * (300 * 1024)), headers_of(scene)
+    if case == "not an envelope":
+        envelope = b"plain text, not sealed " * 20_000
+    elif case == "no credentials":
+        del headers["Authorization"]
+    elif case == "wrong type":
+        headers["Content-Type"] = "text/plain"
+    else:
+        monkeypatch.setattr(uploads, "MAX_ENVELOPE_BYTES", len(envelope) - 1)
+    # when
+    answer, body = asgi_post(envelope_path(scene), envelope, headers)
+    # then
+    assert (answer, body["code"]) == (status, code), body
+    assert (Bid.objects.count(), stored_files()) == (0, [])
+
+
+def test_a_client_gone_mid_body_leaves_nothing_and_the_file_is_closed(tmp_path, monkeypatch):
+    # given: the arrivals made are kept to look at afterwards
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr(clock, "now", lambda: scene.during)
+    envelope = seal(scene.bidder, tmp_path, payload=b"z" * (300 * 1024))
+    arrivals: list[uploads.EnvelopeArrival] = []
+    begin = uploads.EnvelopeArrival.begin
+
+    def kept() -> uploads.EnvelopeArrival | None:
+        arrival = begin()
+        if arrival is not None:
+            arrivals.append(arrival)
+        return arrival
+
+    monkeypatch.setitem(application.receivers, "api:bid_submit_envelope", kept)
+    # when: the client goes after three pieces
+    status, _ = asgi_post(envelope_path(scene), envelope, headers_of(scene), disconnect_after=3)
+    # then: no answer, no bid, no file, and the unnamed file's descriptor closed
+    assert status == 0
+    assert (Bid.objects.count(), stored_files()) == (0, [])
+    assert [arrival.file.closed for arrival in arrivals] == [True]
+    assert arrivals[0].tally.size == 3 * 64 * 1024
+
+
+def test_a_bond_refused_after_the_body_arrived_leaves_nothing(tmp_path, monkeypatch):
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr(clock, "now", lambda: scene.during)
+    path = envelope_path(scene).replace("bond_amount=150000", "bond_amount=1")
+    status, body = asgi_post(path, seal(scene.bidder, tmp_path), headers_of(scene))
+    assert (status, body["code"]) == (422, "invalid_input")
+    assert (Bid.objects.count(), stored_files()) == (0, [])
