@@ -135,5 +135,5 @@ def bid_list_mine(request: HttpRequest) -> list[BidOut]:
 )
 def bid_withdraw(request: HttpRequest, bid_id: int) -> BidOut:
     actor = request_user(request)
-    selectors.access_bid_for_bidder(actor=actor, bid_id=bid_id)
-    return bid_out(services.bid_withdraw(actor=actor, bid_id=bid_id, now=clock.now()))
+    bid = selectors.access_bid_for_bidder(actor=actor, bid_id=bid_id)
+    return bid_out(services.bid_withdraw(actor=actor, bid=bid, now=clock.now()))

@@ -13,12 +13,12 @@ its random token, so the public log does not tell who bid.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import IO
 
 from django.db import transaction
 from django.utils.translation import gettext
@@ -29,7 +29,7 @@ from tenderhall.accounts.tsa_keys import receipt_signer_load_or_create, tsa_sign
 from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.envelope import envelope_require_recipients
 from tenderhall.bids.models import Bid
-from tenderhall.bids.uploads import MAX_ENVELOPE_BYTES, ReceivedEnvelope, envelope_received
+from tenderhall.bids.uploads import MAX_ENVELOPE_BYTES, EnvelopeBody, ReceivedEnvelope, envelope_received
 from tenderhall.core.audit import AuditContext, audit_context, audit_record, current_context
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hooks import sealing_recipients
@@ -145,7 +145,7 @@ def bid_submit(
     actor: User,
     lot_id: int,
     entity_id: int,
-    envelope: IO[bytes],
+    envelope: EnvelopeBody,
     bond_amount: Decimal,
     now: datetime,
     bond_payer_account: str = "",
@@ -266,7 +266,7 @@ class _GroupCommit:
         with self._lock:
             batch, self._waiting = self._waiting, []
         try:
-            _commit(batch)
+            _commit_batch(batch)
         finally:
             with self._lock:
                 successor = self._waiting[0] if self._waiting else None
@@ -278,6 +278,21 @@ class _GroupCommit:
 
 
 _COMMITS = _GroupCommit()
+
+
+def _commit_batch(batch: list[_Pending]) -> None:
+    """``_commit`` of the batch; if its transaction fails as a whole (a bid's ledger leaf or audit entry
+    could not be written, say), each bid is tried again alone, so that one bid's failure is its own. Raises
+    only for a batch of one, the error that is also on its pending."""
+    try:
+        _commit(batch)
+    except Exception:
+        if len(batch) == 1:
+            raise
+        for pending in batch:
+            pending.error = None
+            with contextlib.suppress(Exception):  # the error is on the pending, raised in its own request
+                _commit([pending])
 
 
 def _commit(batch: list[_Pending]) -> None:
@@ -400,16 +415,12 @@ def _receipt(
     return receipt_sign(receipt_build(fields=fields), key=signer.private_key, key_id=signer.key_id)
 
 
-def bid_withdraw(*, actor: User, bid_id: int, now: datetime) -> Bid:
-    """Withdraw a bid before the deadline; the envelope is kept, marked withdrawn."""
+def bid_withdraw(*, actor: User, bid: Bid, now: datetime) -> Bid:
+    """Withdraw a bid (from ``selectors.access_bid_for_bidder``) before the deadline; the envelope is kept,
+    marked withdrawn."""
     with transaction.atomic():
-        bid = Bid.objects.select_for_update().select_related("lot").filter(pk=bid_id).first()
-        if (
-            bid is None
-            or not RoleGrant.objects.filter(user=actor, role=Role.BIDDER, entity_id=bid.entity_id).exists()
-        ):
-            raise NotFound(gettext("No such bid."))
-        tender = Tender.objects.select_for_update().get(pk=bid.lot.tender_id)
+        tender = Tender.objects.select_for_update().only("status", "bid_deadline").get(pk=bid.lot.tender_id)
+        bid = Bid.objects.select_for_update().select_related("lot", "replaces").get(pk=bid.pk)
         _open_for_bids(tender, now)
         if bid.status != BidStatus.SUBMITTED:
             raise Conflict(gettext("This bid is already %(status)s.") % {"status": bid.status})

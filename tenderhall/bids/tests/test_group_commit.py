@@ -102,6 +102,35 @@ def test_a_bid_refused_in_a_batch_leaves_the_others_committed(tmp_path):
     assert Leaf.objects.filter(event_type="bids:bid:submitted").count() == 1
 
 
+@pytest.mark.django_db
+def test_a_bid_whose_audit_entry_fails_fails_alone_and_the_others_commit(tmp_path, monkeypatch):
+    # given: two bids on time; writing the second's audit entry fails (so its batch's transaction fails)
+    scene = make_scene(tmp_path)
+    other = make_bidder(make_operator(), _directory(tmp_path, "other"))
+    assert scene.tender.bid_deadline is not None
+    on_time = scene.tender.bid_deadline - timedelta(seconds=1)
+    batch = [
+        _accepted(scene, scene.bidder, seal(scene.bidder, tmp_path), arrived=on_time),
+        _accepted(scene, other, seal(other, _directory(tmp_path, "s")), arrived=on_time),
+    ]
+    audit = services._audit
+
+    def failing_for_the_other(pending: services._Pending) -> None:
+        if pending.submission.entity_id == other.entity.pk:
+            raise RuntimeError("audit store refused the entry")
+        audit(pending)
+
+    monkeypatch.setattr(services, "_audit", failing_for_the_other)
+    # when
+    services._commit_batch(batch)
+    # then: the first bid, its leaf and its entry are committed; the second has its own error and nothing
+    first, second = batch
+    assert (first.error, str(second.error), second.bid) == (None, "audit store refused the entry", None)
+    assert first.bid is not None
+    assert list(Bid.objects.values_list("entity_id", flat=True)) == [scene.bidder.entity.pk]
+    assert Leaf.objects.filter(event_type="bids:bid:submitted").count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_bids_sent_at_once_from_many_connections_all_commit_each_with_its_own_receipt(tmp_path):
     postgresql_only()

@@ -19,7 +19,7 @@ from tenderhall.accounts.choices import Role
 from tenderhall.accounts.demo_ca import demo_ca_load_or_create
 from tenderhall.accounts.models import User
 from tenderhall.accounts.tests.factories import make_user
-from tenderhall.bids import services, uploads
+from tenderhall.bids import selectors, services, uploads
 from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.envelope import EnvelopeRefused
 from tenderhall.bids.models import Bid
@@ -170,7 +170,7 @@ def test_a_replacement_supersedes_the_earlier_envelope_and_a_withdrawal_keeps_it
     second = submit(scene, seal(scene.bidder, tmp_path), now=scene.during + timedelta(hours=1))
     first.refresh_from_db()
     assert (first.status, second.replaces) == (BidStatus.SUPERSEDED, first)
-    services.bid_withdraw(actor=scene.bidder.user, bid_id=second.pk, now=scene.during + timedelta(hours=2))
+    services.bid_withdraw(actor=scene.bidder.user, bid=second, now=scene.during + timedelta(hours=2))
     second.refresh_from_db()
     assert second.status == BidStatus.WITHDRAWN
     assert len(stored_files()) == 2
@@ -280,7 +280,7 @@ def test_only_a_bidder_of_an_approved_entity_with_current_certificates_submits(t
             now=PUBLISH_AT + timedelta(days=366),
         )
     with pytest.raises(NotFound):
-        services.bid_withdraw(actor=make_user(), bid_id=0, now=scene.during)
+        selectors.access_bid_for_bidder(actor=make_user(), bid_id=0)
 
 
 def test_no_plaintext_of_a_sealed_bid_is_anywhere_on_the_server(tmp_path):
