@@ -15,7 +15,9 @@ The draw, step by step (anyone can redo it from the published record):
    list's hash and the drawn codes: everyone can check the seed against the commitment and recompute steps 3
    and 4, e.g. ``printf '%s' E0001 | cat seed.bin - | sha256sum`` for one ticket.
 
-A committed seed is never reused: a new draw needs a new commitment.
+A committed seed is never reused: a new draw needs a new commitment. The seed, its commitment and
+:func:`draw_order` serve the tie-break draw for the first place too (ties.py), with the tied bids' keys for
+the codes; seeds.py logs the commitments and the reveals of both.
 
 Avoidance (回避) here is what the platform can decide from its data; each rule names its reason code:
 

@@ -87,10 +87,9 @@ def test_a_tie_for_the_first_place_is_drawn_from_the_seed_and_decides_the_award_
         (3, False),
     ]
     tie = TieDraw.objects.get(evaluation=scene.ev)
-    assert tie.tied == sorted(
-        [{"bid": first.pk, "key": first.bid.sha256}, {"bid": second.pk, "key": second.bid.sha256}],
-        key=lambda t: t["key"],
-    )
+    assert tie.tied == [
+        {"bid": bid.pk, "key": bid.bid.sha256} for bid in sorted((first, second), key=lambda b: b.bid.sha256)
+    ]
     assert (tie.revealed_at, leaves("evaluation:tie:revealed")) == (None, [])
     # the report waits for the draw
     with pytest.raises(ties.TieUnsettled) as raised:
@@ -255,7 +254,7 @@ def test_the_documented_shell_recipe_orders_the_tied_bids(tmp_path: Path):
     (tmp_path / "keys.txt").write_text("".join(f"{key}\n" for key in keys))
     out = subprocess.run(  # noqa: S602  # the documented recipe, verbatim
         "while read -r key; do printf '%s' \"$key\" | cat seed.bin - | sha256sum | "
-        'sed "s/ .*/ $key/"; done < keys.txt | sort',
+        'sed "s/ .*/ $key/"; done < keys.txt | LC_ALL=C sort',
         shell=True,
         cwd=tmp_path,
         capture_output=True,
