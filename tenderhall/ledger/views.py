@@ -72,7 +72,7 @@ def _lookup(query: str) -> dict[str, object]:
     if not query:
         return {}
     try:
-        if query.isdigit():
+        if query.isascii() and query.isdigit():  # isdigit alone takes '²' (int() refuses) and '２'
             leaves = [selectors.leaf_get(index=int(query))]
         else:
             leaves = selectors.leaves_for_record(record_key=query)

@@ -53,6 +53,7 @@ from tenderhall.core.errors import DomainError
 BID_JSON = "bid.json"
 MAX_FORM_BYTES = 1 << 20  # bid.json is a form, not a document
 PRICE_FIELD, DURATION_FIELD = "price", "duration_days"
+MAX_DURATION_DAYS = 2**31 - 1  # what the opened bid's column holds; a larger or negative number is unreadable
 _DIGESTS: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
     "sha384": hashes.SHA384,
@@ -394,8 +395,8 @@ def _price(value: object) -> Decimal | None:
 def _duration(value: object) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:  # not "²"
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= MAX_DURATION_DAYS:
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
     return None

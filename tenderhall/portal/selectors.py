@@ -133,7 +133,7 @@ def _problems(
 def _cursor_rank(cursor: str | None, problems: dict[str, str]) -> int | None:
     if not cursor:
         return None
-    if not cursor.isdigit() or len(cursor) > 19:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 19:  # isdigit alone takes '²' and '２'
         problems["cursor"] = gettext("Use the next_cursor of the page before.")
         return None
     return int(cursor)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ SIGNATURE_HEADER = "X-Tenderhall-Signature"
 DELIVERY_HEADER = "X-Tenderhall-Delivery"
 ATTEMPT_HEADER = "X-Tenderhall-Attempt"
 EVENT_HEADER = "X-Tenderhall-Entity-Type"
+_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,13 @@ def signature_valid(
     """What a receiver checks: the header's MAC matches and its timestamp is within the tolerance."""
     parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     timestamp = parts.get("t", "")
-    if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > tolerance_seconds:
+    # ASCII digits only: str.isdigit also takes '²' (int() refuses it) and full-width digits (int() reads
+    # them, hmac.compare_digest refuses them); at most 12, so the difference stays a float
+    if not _SECONDS.fullmatch(timestamp) or abs(now.timestamp() - int(timestamp)) > tolerance_seconds:
         return False
     expected = signature(secret=secret, timestamp=int(timestamp), body=body)
-    return hmac.compare_digest(expected, f"t={timestamp},v1={parts.get('v1', '')}")
+    given = f"t={timestamp},v1={parts.get('v1', '')}"
+    return hmac.compare_digest(expected.encode(), given.encode())  # bytes: a str must be ASCII
 
 
 def delivered(status_code: int | None) -> bool:

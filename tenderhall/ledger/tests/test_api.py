@@ -205,6 +205,16 @@ def test_a_leaf_proof_downloads_as_a_tlog_proof(client):
     assert checkpoint.split("\n")[1] == "7"
 
 
+def test_the_explorer_finds_nothing_for_digits_that_are_not_ascii(client):
+    # given
+    grow(3)
+    # when the query is digits to str.isdigit but not a leaf index ('²' breaks int(), '２' reads as 2)
+    pages = [client.get("/ledger/", {"q": q}) for q in ("²", "２", "٣")]
+    # then each page answers, finding no leaf
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    assert all("/tlog-proof" not in p.content.decode() for p in pages)
+
+
 def test_the_explorer_shows_the_checkpoint_and_verifies_a_record(client):
     # given
     grow(1, start=12, kind="entity")

@@ -187,6 +187,11 @@ def test_a_wrong_content_key_is_a_decryption_failure(keys):
         ("一百万", 9.5, (None, None)),
         (True, False, (None, None)),
         ("NaN", None, (None, None)),
+        ("1", "²", (Decimal("1"), None)),  # str.isdigit takes it, int() refuses it
+        ("1", "９０", (Decimal("1"), None)),  # full-width: not the number a bidder's form writes
+        ("1", -5, (Decimal("1"), None)),  # the column holds no negative number
+        ("1", 2**31, (Decimal("1"), None)),  # nor one past 2**31 - 1
+        ("1", "9" * 5000, (Decimal("1"), None)),  # nor does int() read this many digits
     ],
 )
 def test_price_and_duration_are_read_only_when_they_are_numbers(price, duration, expected):

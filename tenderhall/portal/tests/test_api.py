@@ -81,6 +81,9 @@ def test_invalid_parameters_get_a_422_naming_each_field():
     assert response.status_code == 422
     assert response.json()["code"] == "search_invalid"
     assert set(response.json()["details"]["fields"]) == {"kind", "region", "cursor"}
+    for cursor in ("²", "１２", "٣"):  # digits to str.isdigit, not to int() or the column
+        odd = Client().get("/api/v1/portal/notices", {"cursor": cursor})
+        assert (cursor, odd.status_code, set(odd.json()["details"]["fields"])) == (cursor, 422, {"cursor"})
     bad_date = Client().get("/api/v1/portal/notices", {"published_from": "2026-13-01"})
     assert (bad_date.status_code, bad_date.json()["code"]) == (422, "invalid_input")
 

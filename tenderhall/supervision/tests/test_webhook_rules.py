@@ -6,6 +6,8 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tenderhall.supervision import webhook_rules
 from tenderhall.supervision.webhook_rules import RetryPolicy
 
@@ -35,6 +37,19 @@ def test_a_receiver_accepts_the_signature_within_the_tolerance_and_nothing_alter
     assert not webhook_rules.signature_valid(secret="s", header=header, body=BODY + b" ", now=NOW)
     assert not webhook_rules.signature_valid(secret="t", header=header, body=BODY, now=NOW)
     assert not webhook_rules.signature_valid(secret="s", header="v1=abc", body=BODY, now=NOW)
+
+
+@pytest.mark.parametrize("timestamp", ["²", "１７７２４１５０００", "٣", "9" * 400, "9" * 5000, "-1", ""])
+def test_a_timestamp_that_is_not_ascii_digits_is_a_bad_signature_not_an_exception(timestamp: str):
+    # given a header whose t= is something str.isdigit or int() takes but a moment is not
+    mac = webhook_rules.signature(secret="s", timestamp=int(NOW.timestamp()), body=BODY).split(",")[1]
+    # when a receiver checks it, then the answer is no
+    assert not webhook_rules.signature_valid(secret="s", header=f"t={timestamp},{mac}", body=BODY, now=NOW)
+
+
+def test_a_mac_that_is_not_ascii_is_a_bad_signature_not_an_exception():
+    header = f"t={int(NOW.timestamp())},v1=é"
+    assert not webhook_rules.signature_valid(secret="s", header=header, body=BODY, now=NOW)
 
 
 def test_retries_back_off_exponentially_up_to_the_cap_then_give_up():
