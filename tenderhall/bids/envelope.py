@@ -343,7 +343,10 @@ def _find_recipient(info: EnvelopeInfo, certificate: asn1_x509.Certificate) -> R
 
 
 def _same_name(der: bytes, name: asn1_x509.Name) -> bool:
-    """RFC 5280 §7.1 comparison (case and spaces folded), by asn1crypto; byte equality where it gives up."""
+    """RFC 5280 §7.1 comparison (case and spaces folded), by asn1crypto; byte equality where it gives up.
+    The same bytes are the same name, without asn1crypto's folding of every attribute (milliseconds a bid)."""
+    if der == bytes(name.dump()):
+        return True
     try:
         return bool(asn1_x509.Name.load(der) == name)
     except _PARSE_ERRORS:

@@ -187,18 +187,20 @@ def _staged(reader: _Reader, name: str) -> Iterator[IO[bytes]]:
 
 class EnvelopeArrival:
     """An envelope sent as a request body, received straight from the server (``core.asgi``) into an unnamed
-    file in its final directory, tallied as it arrives: no spooled copy of the body, and no second pass.
+    file in its final directory: no spooled copy of the body.
 
-    It is also the request's body stream (Django closes it when the response is done). ``envelope_received``
-    checks it and names the file; if nothing does, closing it leaves nothing behind. A body past
-    ``MAX_ENVELOPE_BYTES`` is no longer written once it passes the limit, and refused when checked.
+    The server's event loop receives every upload, so it only writes and counts here; the SHA-256 and the
+    check run in the view's thread (``envelope_received``), which reads the file back from the page cache,
+    in parallel with the loop receiving the others. It is also the request's body stream (Django closes it
+    when the response is done). ``envelope_received`` checks it and names the file; if nothing does,
+    closing it leaves nothing behind. A body past ``MAX_ENVELOPE_BYTES`` is no longer written once it
+    passes the limit, and refused when checked.
     """
 
     def __init__(self, name: str, path: Path, descriptor: int) -> None:
         self.name, self.path = name, path
         self.file = open(descriptor, "w+b")  # noqa: SIM115  # owned: closed by close()
-        self.tally = _Tally(max_size=MAX_ENVELOPE_BYTES)
-        self.refusal: EnvelopeTooLarge | None = None
+        self.size, self.max_size = 0, MAX_ENVELOPE_BYTES
 
     @classmethod
     def begin(cls) -> EnvelopeArrival | None:
@@ -212,15 +214,11 @@ class EnvelopeArrival:
         return cls(name, path, descriptor)
 
     def write(self, piece: bytes) -> None:
-        if self.refusal is not None:
-            return
-        try:
-            self.tally.add(piece)
-        except EnvelopeTooLarge as refusal:
-            self.refusal = refusal
-            self.file.truncate(0)  # what came is not kept; the rest is only counted
-            return
-        self.file.write(piece)
+        self.size += len(piece)
+        if self.size <= self.max_size:
+            self.file.write(piece)
+        elif self.size - len(piece) <= self.max_size:
+            self.file.truncate(0)  # too large: what came is not kept, the rest is only counted
 
     def read(self, size: int = -1) -> bytes:
         return self.file.read(size)
@@ -251,13 +249,16 @@ def envelope_received(
     completes. An upload over ``max_size`` is refused as the piece that passes it is read
     (``EnvelopeTooLarge``). An ``EnvelopeArrival`` is already stored and tallied: it is checked and named."""
     if isinstance(upload, EnvelopeArrival):
-        name, tally = upload.name, upload.tally
-        if upload.refusal is not None or tally.size > max_size:
-            raise _too_large(min(max_size, tally.max_size))
+        name, limit = upload.name, min(max_size, upload.max_size)
+        if upload.size > limit:
+            raise _too_large(limit)
         upload.file.flush()
         upload.seek(0)
+        tally = _Reader(upload.file, max_size=limit)
+        while tally.read(CHUNK):
+            pass
         info = _inspect_shortened(tally, max_size=max_size) or envelope_inspect(
-            _whole_from_ends(tally) or upload.read(), max_size=max_size
+            _whole_from_ends(tally) or _read_whole(upload.file), max_size=max_size
         )
         _name_file(upload.file.fileno(), upload.path)
     else:
@@ -272,6 +273,11 @@ def envelope_received(
     except BaseException:
         default_storage.delete(name)
         raise
+
+
+def _read_whole(file: IO[bytes]) -> bytes:
+    file.seek(0)
+    return file.read()
 
 
 def _whole_from_ends(tally: _Tally) -> bytes | None:

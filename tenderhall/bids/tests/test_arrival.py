@@ -194,7 +194,7 @@ def test_a_client_gone_mid_body_leaves_nothing_and_the_file_is_closed(tmp_path, 
     assert status == 0
     assert (Bid.objects.count(), stored_files()) == (0, [])
     assert [arrival.file.closed for arrival in arrivals] == [True]
-    assert arrivals[0].tally.size == 3 * 64 * 1024
+    assert arrivals[0].size == 3 * 64 * 1024
 
 
 def test_a_bond_refused_after_the_body_arrived_leaves_nothing(tmp_path, monkeypatch):

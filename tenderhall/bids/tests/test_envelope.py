@@ -30,6 +30,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tenderhall.bids import envelope
 from tenderhall.bids.envelope import (
     ID_DATA,
     ID_SIGNED_DATA,
@@ -1109,3 +1110,14 @@ def test_any_mutation_is_refused_or_harmless(small_envelopes, name, position, ma
     # with CBC only, garbage that the bidder's signature will reveal; GCM never yields anything but the bid
     if name.startswith("gcm"):
         assert plaintext == SMALL
+
+
+def test_an_issuer_name_matches_byte_for_byte_or_as_rfc_5280_compares_names():
+    # given: a certificate's issuer, and the same name with case and spaces changed (RFC 5280 §7.1)
+    name = asn1_x509.Name.build({"country_name": "CN", "common_name": "Demo  Issuing CA"})
+    folded = asn1_x509.Name.build({"country_name": "CN", "common_name": "demo issuing ca"})
+    other = asn1_x509.Name.build({"country_name": "CN", "common_name": "Another CA"})
+    # then
+    assert envelope._same_name(name.dump(), name)
+    assert envelope._same_name(folded.dump(), name)
+    assert not envelope._same_name(other.dump(), name)
