@@ -338,6 +338,31 @@ def test_the_token_holds_the_signed_attributes_openssl_needs(signer: TsaSigner) 
     assert attributes["signing_time"][0].native == GEN_TIME.replace(microsecond=0)
 
 
+@pytest.mark.parametrize("key", ["ec", "rsa"])
+@pytest.mark.parametrize("with_certificate", [True, False])
+def test_the_token_is_the_der_asn1crypto_writes_for_its_content(
+    root: Ca, signer: TsaSigner, key: str, with_certificate: bool
+) -> None:
+    # given: a token put together from cached pieces
+    if key == "rsa":
+        signer = make_signer(root, key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    token = tsa_timestamp(
+        digest=DIGEST, now=GEN_TIME, serial=7, signer=signer, include_certificate=with_certificate
+    )
+    # when: asn1crypto parses every field and encodes the whole again from the values
+    parsed = asn1_cms.ContentInfo.load(token, strict=True)
+    _ = parsed.native
+    # then: byte for byte the same (DER: one encoding, SET OF sorted), and the signature covers the attributes
+    assert parsed.dump(force=True) == token
+    signer_info = parsed["content"]["signer_infos"][0]
+    assert signer_info["signature_algorithm"]["algorithm"].native == (
+        "sha256_ecdsa" if key == "ec" else "rsassa_pkcs1v15"
+    )
+    assert bool(parsed["content"]["certificates"]) is with_certificate
+    given = [] if with_certificate else [signer.certificate]
+    assert tsa_token_verify(token, digest=DIGEST, trust_roots=[root.der], certificates=given).serial == 7
+
+
 def test_verify_refuses_a_different_digest(root: Ca, signer: TsaSigner) -> None:
     # given
     token = token_for(signer)
