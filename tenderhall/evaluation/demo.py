@@ -25,7 +25,7 @@ from tenderhall.accounts.services import certificate_accept
 from tenderhall.bids.client import bid_package, bid_seal
 from tenderhall.bids.envelope import content_key_unwrap, envelope_inspect, recipient_for
 from tenderhall.bids.services import bid_submit
-from tenderhall.evaluation import award, committees, pool, reports, workspace
+from tenderhall.evaluation import award, committees, pool, reports, selectors, ties, workspace
 from tenderhall.evaluation.models import Evaluation, Member
 from tenderhall.opening.sessions import content_key_submit, record_publish
 from tenderhall.procedures.models import Tender
@@ -203,6 +203,8 @@ def demo_evaluate(
         return evaluation
     at += timedelta(hours=1)
     workspace.evaluation_conclude(actor=agency_user, evaluation_id=evaluation.pk, now=at)
+    if ties.tie_pending(selectors.tie_draw_of(evaluation)):  # bids tied for the first place are drawn first
+        ties.tie_draw(actor=agency_user, evaluation_id=evaluation.pk, now=at)
     report = reports.report_generate(actor=agency_user, evaluation_id=evaluation.pk, now=at)
     with report.file.open("rb") as handle:
         pdf = handle.read()
@@ -219,7 +221,7 @@ def demo_evaluate(
         return evaluation
     decided_at = publicity.ends_at + timedelta(hours=2)
     evaluation.refresh_from_db()
-    winner = (evaluation.results or {})["candidates"][0]
+    winner = selectors.candidates_settled(evaluation)[0]
     award.award_decide(actor=tenderee_user, evaluation_id=evaluation.pk, bid_id=winner, now=decided_at)
     if stage == Stage.AWARDED:
         return evaluation

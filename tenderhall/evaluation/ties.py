@@ -99,8 +99,8 @@ def tie_fix(*, actor: User, evaluation: Evaluation, ranking: list[dict[str, Any]
 
 
 def tie_pending(tie: TieDraw | None) -> bool:
-    """A tie for the first place waits for its draw."""
-    return tie is not None and bool(tie.tied) and tie.drawn_at is None
+    """A tie for the first place waits for its draw (its seed not revealed: neither drawn nor terminated)."""
+    return tie is not None and bool(tie.tied) and tie.revealed_at is None
 
 
 def tie_draw(*, actor: User, evaluation_id: int, now: datetime) -> TieDraw:

@@ -230,6 +230,7 @@ def test_a_terminated_tender_reveals_an_undrawn_tie_seed_and_the_tie_can_no_long
     assert scene.tender.__class__.objects.get(pk=scene.tender.pk).status == TenderStatus.CANCELLED
     tie = TieDraw.objects.get(evaluation=scene.ev)
     assert (tie.revealed_at, tie.drawn_at, tie.order) == (EVALUATION_AT, None, [])
+    assert ties.tie_pending(tie) is False
     assert len(leaves("evaluation:draw:revealed")) == 1  # the experts' seed: revealed at the conclusion only
     with pytest.raises(ties.TieState):
         ties.tie_draw(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
