@@ -21,6 +21,7 @@ from tenderhall.procedures.models import Tender
 MAX_PAGE = 500
 MAX_OCID = 200
 LEAF_BATCH = 1000
+TENDER_BATCH = 20  # small: a batch is still held while the next is read, and the export's peak is two
 
 
 class NoReleases(NotFound):
@@ -62,19 +63,24 @@ def record_for_ocid(*, ocid: str) -> dict[str, Any]:
     return record
 
 
-def published_tenders_one_by_one(batch: int = 500) -> Iterator[Tender]:
-    """Published tenders in id order, loaded one at a time (ids fetched in batches by keyset): however many
-    there are, one tender and its history are in memory at once."""
+def published_tender_batches(batch: int = TENDER_BATCH) -> Iterator[list[Tender]]:
+    """Published tenders in id order, ``batch`` at a time by keyset, each batch in two queries (the tenders
+    with their project and parties, and their lots): what is built from each tender's history is built
+    tender by tender, so memory holds one batch of tenders and one tender's history."""
     last = 0
     while True:
-        ids = list(public_tenders().filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch])
-        for pk in ids:
-            tender = public_tenders().filter(pk=pk).first()
-            if tender is not None:
-                yield tender
-        if len(ids) < batch:
+        tenders = list(public_tenders().filter(pk__gt=last).order_by("pk").prefetch_related("lots")[:batch])
+        if tenders:
+            yield tenders
+        if len(tenders) < batch:
             return
-        last = ids[-1]
+        last = tenders[-1].pk
+
+
+def published_tenders_one_by_one(batch: int = TENDER_BATCH) -> Iterator[Tender]:
+    """Published tenders in id order (loaded in batches, see :func:`published_tender_batches`)."""
+    for tenders in published_tender_batches(batch):
+        yield from tenders
 
 
 def all_releases() -> Iterator[dict[str, Any]]:

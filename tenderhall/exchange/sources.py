@@ -14,7 +14,8 @@ releases carry no awards or contracts.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,15 +74,31 @@ def org_of(entity: MarketEntity, *, at: datetime | None = None) -> Org:
     """The party as the entity's register version at ``at`` read (so that a later change of name does not
     rewrite past releases); the current row without ``at`` or a version. A natural person's identifier is an
     identity number: never published."""
-    name, kind, identifier = entity.name, entity.kind, entity.identifier
-    if at is not None:
-        version = EntityVersion.objects.filter(entity=entity, changed_at__lte=at).order_by("-version").first()
-        if version is not None:
-            name = str(version.snapshot.get("name") or name)
-            kind = str(version.snapshot.get("kind") or kind)
-            identifier = str(version.snapshot.get("identifier") or identifier)
-    uscc = "" if kind == EntityKind.NATURAL_PERSON else identifier
-    return Org(name=name, uscc=uscc, number=entity.pk)
+    return orgs_of([(entity, at)])[0]
+
+
+def orgs_of(wanted: Sequence[tuple[MarketEntity, datetime | None]]) -> list[Org]:
+    """:func:`org_of` of each (entity, at), in order, with one query for all of them (none without ``at``):
+    a list of bids or awards costs the same however many parties it names."""
+    moments = [at for _entity, at in wanted if at is not None]
+    versions: dict[int, list[EntityVersion]] = defaultdict(list)
+    if moments:
+        entity_ids = {entity.pk for entity, at in wanted if at is not None}
+        found = EntityVersion.objects.filter(entity__in=entity_ids, changed_at__lte=max(moments))
+        for version in found.order_by("entity_id", "-version"):
+            versions[version.entity_id].append(version)
+    orgs = []
+    for entity, at in wanted:
+        name, kind, identifier = entity.name, entity.kind, entity.identifier
+        # the latest version by then, as versions are listed newest first
+        then = None if at is None else next((v for v in versions[entity.pk] if v.changed_at <= at), None)
+        if then is not None:
+            name = str(then.snapshot.get("name") or name)
+            kind = str(then.snapshot.get("kind") or kind)
+            identifier = str(then.snapshot.get("identifier") or identifier)
+        uscc = "" if kind == EntityKind.NATURAL_PERSON else identifier
+        orgs.append(Org(name=name, uscc=uscc, number=entity.pk))
+    return orgs
 
 
 def public_tenders() -> QuerySet[Tender]:
@@ -94,6 +111,10 @@ def public_tenders() -> QuerySet[Tender]:
 def tender_facts(tender: Tender) -> TenderFacts:
     project = tender.project
     rules = PROCEDURE_TYPES.get(tender.procedure_type)
+    buyer, *agency = orgs_of(
+        [(project.tenderee, tender.published_at)]
+        + ([(project.agency, tender.published_at)] if project.agency is not None else [])
+    )
     return TenderFacts(
         ocid=ocid_for(conf.ocid_prefix(), tender.code),
         code=tender.code,
@@ -106,11 +127,11 @@ def tender_facts(tender: Tender) -> TenderFacts:
         project_name=project.name,
         budget=project.budget,
         funding_source=project.funding_source,
-        buyer=org_of(project.tenderee, at=tender.published_at),
-        agency=org_of(project.agency, at=tender.published_at) if project.agency is not None else None,
+        buyer=buyer,
+        agency=agency[0] if agency else None,
         lots=tuple(
             LotFacts(code=lot.code, name=lot.name, estimate=lot.estimate, duration_days=lot.duration_days)
-            for lot in tender.lots.order_by("code")
+            for lot in tender.lots.all()  # by code (the lot's ordering), prefetched for a batch of tenders
         ),
     )
 
@@ -143,17 +164,18 @@ def opened_bids(notice: Notice) -> list[dict[str, Any]] | None:
     session = session_model.objects.filter(record_notice=notice).first()
     if session is None:
         return None
-    rows = opened_model.objects.filter(session=session).select_related("bid__lot", "bid__entity")
+    rows = list(opened_model.objects.filter(session=session).select_related("bid__lot", "bid__entity"))
+    bidders = orgs_of([(row.bid.entity, notice.published_at) for row in rows])
     return [
         {
             "id": f"bid-{row.bid.token}",
             "lot": row.bid.lot.code,
-            "bidder": org_of(row.bid.entity, at=notice.published_at),
+            "bidder": bidder,
             "price": row.price,
             "duration_days": row.duration_days,
             "outcome": row.outcome,
         }
-        for row in rows
+        for row, bidder in zip(rows, bidders, strict=True)
     ]
 
 
@@ -164,6 +186,7 @@ class _Rows:
     tender: Tender
     notices: dict[int, Notice]
     clarifications: dict[int, Clarification]
+    contracts: dict[int, Any]  # evaluation's Contract by id, with its award's lot
 
     @property
     def clarified_notices(self) -> set[int]:
@@ -185,26 +208,28 @@ def awards_published(notice: Notice) -> list[dict[str, Any]]:
     awards = award_model.objects.filter(
         evaluation__lot__tender=notice.tender_id, decided_at__lte=notice.published_at
     ).select_related("winner__entity", "evaluation__lot")
+    listed = list(awards.order_by("evaluation__lot__code"))
+    suppliers = orgs_of([(award.winner.entity, award.decided_at) for award in listed])
     return [
         {
             "id": f"award-{award.evaluation.lot.code}",
             "lot": award.evaluation.lot.code,
             "title": award.evaluation.lot.name,
-            "supplier": org_of(award.winner.entity, at=award.decided_at),
+            "supplier": supplier,
             "value": award.winner.price,
             "duration_days": award.winner.duration_days,
             "date": award.decided_at,
         }
-        for award in awards.order_by("evaluation__lot__code")
+        for award, supplier in zip(listed, suppliers, strict=True)
     ]
 
 
-def _contract_keys(tender: Tender) -> list[str]:
+def _contracts(tender: Tender) -> dict[int, Any]:
     contract_model = _evaluation_model("Contract")
     if contract_model is None:
-        return []
-    ids = contract_model.objects.filter(award__evaluation__lot__tender=tender).values_list("pk", flat=True)
-    return [f"contract:{pk}" for pk in ids]
+        return {}
+    found = contract_model.objects.filter(award__evaluation__lot__tender=tender)
+    return {contract.pk: contract for contract in found.select_related("award__evaluation__lot")}
 
 
 def failed_lots(notice: Notice) -> list[str]:
@@ -223,6 +248,7 @@ def tender_changes(tender: Tender) -> list[Change]:
         tender=tender,
         notices={n.pk: n for n in Notice.objects.filter(tender=tender, published_at__isnull=False)},
         clarifications={c.pk: c for c in Clarification.objects.filter(tender=tender)},
+        contracts=_contracts(tender),
     )
     documents = TenderDocument.objects.filter(tender=tender).values_list("pk", flat=True)
     keys = [
@@ -230,7 +256,7 @@ def tender_changes(tender: Tender) -> list[Change]:
         *(f"notice:{pk}" for pk in rows.notices),
         *(f"clarification:{pk}" for pk in rows.clarifications),
         *(f"document:{pk}" for pk in documents),
-        *_contract_keys(tender),
+        *(f"contract:{pk}" for pk in rows.contracts),
     ]
     leaves = Leaf.objects.filter(record_key__in=keys, event_type__in=PUBLIC_EVENTS).order_by("index")
     changes: list[Change] = []
@@ -313,14 +339,7 @@ def _clarification_change(rows: _Rows, leaf: Leaf, event: dict[str, Any]) -> Cha
 
 def _contract_change(rows: _Rows, leaf: Leaf, event: dict[str, Any]) -> Change | None:
     """A signed contract, public once its award is (the tender's result notice is out)."""
-    contract_model = _evaluation_model("Contract")
-    if contract_model is None:
-        return None
-    contract = (
-        contract_model.objects.filter(pk=int(event["subjects"]["contract"]))
-        .select_related("award__evaluation__lot")
-        .first()
-    )
+    contract = rows.contracts.get(int(event["subjects"]["contract"]))
     result_out = any(n.kind == "result" for n in rows.notices.values())
     if contract is None or not result_out:
         return None

@@ -38,6 +38,7 @@ class Case:
     budget: Decimal = Decimal("12800000")
     estimate: Decimal = Decimal("1234567.89")
     ending: str = ""  # "", "cancelled", "failed", "clarified", "opened"
+    bids: int = 3  # opened: bids on the first lot, from the generator's first bidders (add more to have more)
 
 
 def entity(name: str, *, person: bool = False, by: User, at: datetime) -> MarketEntity:
@@ -214,7 +215,7 @@ class Generator:
         if case.ending in ("failed", "opened"):
             bids = [
                 self._bid(lots[0], bidder, deadline)
-                for bidder in self.bidders[: 1 if case.ending == "failed" else 3]
+                for bidder in self.bidders[: 1 if case.ending == "failed" else case.bids]
             ]
             events = [
                 self._event(

@@ -13,14 +13,21 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tenderhall.accounts.choices import Role
 from tenderhall.accounts.tests.factories import make_user
 from tenderhall.exchange import sources, validation
 from tenderhall.exchange.export import ocds_export
 from tenderhall.exchange.ocds_mapping import Change, ChangeKind
-from tenderhall.exchange.selectors import all_records, all_releases, releases_in_period
-from tenderhall.exchange.tests.generated import ALL_CASES, PERSON_ID, Case, Generator
+from tenderhall.exchange.selectors import (
+    all_records,
+    all_releases,
+    published_tenders_one_by_one,
+    releases_in_period,
+)
+from tenderhall.exchange.tests.generated import ALL_CASES, PERSON_ID, Case, Generator, entity
 from tenderhall.exchange.tests.support import NOW, PREFIX
 from tenderhall.procedures.models import Tender
 from tenderhall.registry.services import entity_update
@@ -251,6 +258,39 @@ def test_all_releases_is_lazy_one_tender_at_a_time() -> None:
     first = next(stream)
     assert first["tag"] == ["planning", "tender"]
     assert len(list(all_records())) == 3
+
+
+def release_queries(tender: Tender) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert list(sources.tender_releases(tender))
+    return len(captured)
+
+
+def test_a_tenders_releases_cost_the_same_queries_however_many_bids_awards_and_contracts() -> None:
+    # given opening records of 2 and of 6 bids, and awards with their contracts on 1 and on 4 lots
+    generator = Generator(at=NOW)
+    generator.bidders += [entity(f"示例投标人{i}有限公司", by=generator.user, at=NOW) for i in range(3, 6)]
+    few_bids = generator.tender(Case(ending="opened", bids=2))
+    many_bids = generator.tender(Case(ending="opened", bids=6))
+    one_lot = generator.tender(Case(ending="awarded", lots=1))
+    four_lots = generator.tender(Case(ending="awarded", lots=4))
+    # when each tender's releases are built, then the bidders' and suppliers' register versions are read
+    # in one query per list (not one per party), and the contracts in one per tender
+    assert release_queries(many_bids) == release_queries(few_bids)
+    assert release_queries(four_lots) == release_queries(one_lot)
+
+
+def test_published_tenders_load_in_batches_not_one_query_per_tender() -> None:
+    generator = Generator(at=NOW)
+    for _ in range(3):
+        generator.tender(Case(lots=2))
+    with CaptureQueriesContext(connection) as small:
+        assert len([t.lots.all()[0].code for t in published_tenders_one_by_one()]) == 3
+    for _ in range(7):
+        generator.tender(Case(lots=2))
+    with CaptureQueriesContext(connection) as large:
+        assert len([t.lots.all()[0].code for t in published_tenders_one_by_one()]) == 10
+    assert len(large) == len(small) == 2  # the tenders with project and parties, then their lots
 
 
 def test_an_awarded_tender_publishes_its_awards_with_the_result_notice_then_each_contract() -> None:

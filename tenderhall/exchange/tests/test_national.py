@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tenderhall.exchange import national_sources
 from tenderhall.exchange.national import DATASETS, field_problems
@@ -97,6 +99,29 @@ def test_csv_has_the_field_names_then_one_line_per_row(monkeypatch: pytest.Monke
     assert len(lines) == 1 + len(list(ROWS["section"]())) == 3
 
 
+@pytest.mark.parametrize("dataset", sorted(ROWS))
+def test_a_dataset_costs_the_same_queries_for_many_tenders_as_for_a_few(dataset: str) -> None:
+    # given a tender of each of eight cases (bids, candidates, awards, contracts, corrections, a person)
+    generator = Generator(at=NOW - timedelta(days=60))
+    cases = ALL_CASES[-8:]
+
+    def rows_and_queries() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            rows = list(ROWS[dataset]())
+        return len(rows), len(captured)
+
+    for case in cases:
+        generator.tender(case)
+    few_rows, few_queries = rows_and_queries()
+    # when there are twice as many (one batch still)
+    for case in cases:
+        generator.tender(case)
+    many_rows, many_queries = rows_and_queries()
+    # then twice the rows cost the same queries
+    assert many_rows == 2 * few_rows > 0
+    assert many_queries == few_queries
+
+
 def test_a_clarification_is_nature_3_and_names_the_first_notice() -> None:
     generator = Generator(at=NOW)
     tender = generator.tender(next(c for c in ALL_CASES if c.ending == "clarified"))
@@ -111,7 +136,8 @@ def test_contracts_come_from_a_registered_source_and_bad_rows_are_reported(
     generator = Generator(at=NOW)
     tender = generator.tender(ALL_CASES[0])
 
-    def contracts(t: Tender) -> Iterator[dict[str, str]]:
+    def contracts(tenders: Sequence[Tender]) -> Iterator[dict[str, str]]:
+        (t,) = tenders
         yield {
             "CONTRACT_CODE": f"HT-{t.code}",
             "BID_SECTION_CODE": t.lots.first().code,  # type: ignore[union-attr]
