@@ -128,7 +128,8 @@ def clarification_out(c: BidClarification) -> ClarificationOut:
     )
 
 
-def work_bid_out(bid: EvaluatedBid, member: Member) -> WorkBidOut:
+def work_bid_out(bid: EvaluatedBid) -> WorkBidOut:
+    """A bid of :func:`selectors.bid_list_for_member_work`: its marks and scores are the member's own."""
     opened = getattr(bid.bid, "opening", None)
     return WorkBidOut(
         id=bid.pk,
@@ -137,8 +138,8 @@ def work_bid_out(bid: EvaluatedBid, member: Member) -> WorkBidOut:
         duration_days=bid.duration_days,
         form=opened.form if opened is not None else None,
         low_price_triggers=bid.low_price_triggers,
-        my_marks={m.ground: m.reason for m in bid.marks.filter(member=member)},
-        my_scores={s.factor: s.value for s in bid.scores.filter(member=member)},
+        my_marks={m.ground: m.reason for m in bid.marks.all()},
+        my_scores={s.factor: s.value for s in bid.scores.all()},
         clarifications=[
             {"id": c.pk, "kind": c.kind, "question": c.question, "answer": c.answer, "accepted": c.accepted}
             for c in bid.clarifications.all()
@@ -415,7 +416,7 @@ def workspace_bids(request: HttpRequest, evaluation_id: int) -> list[WorkBidOut]
     """The committee's bids, for a declared member while the tender is being evaluated, with its own marks
     and scores only."""
     member = selectors.access_member_at_work(actor=request_user(request), evaluation_id=evaluation_id)
-    return [work_bid_out(bid, member) for bid in selectors.bid_list_for_member(member)]
+    return [work_bid_out(bid) for bid in selectors.bid_list_for_member_work(member)]
 
 
 @router.get(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext
 
 from tenderhall.accounts.choices import Role
@@ -27,10 +27,12 @@ from tenderhall.evaluation.choices import MemberStatus
 from tenderhall.evaluation.models import (
     BondRefund,
     Committee,
+    ComplianceMark,
     EvaluatedBid,
     Evaluation,
     Expert,
     Member,
+    Score,
     TieDraw,
 )
 from tenderhall.evaluation.scoring import Ranked, settle
@@ -47,6 +49,28 @@ def is_tenderee(user: User, tender: Tender) -> bool:
     return RoleGrant.objects.filter(
         user=user, role=Role.TENDEREE, entity_id=tender.project.tenderee_id
     ).exists()
+
+
+def evaluation_list_for_person(user: User, *, limit: int = 200) -> list[Evaluation]:
+    """The evaluations the person runs or awards, newest first: those of the projects its entities manage
+    (as :func:`is_manager` decides), those its entities are the tenderee of (:func:`is_tenderee`), and all of
+    them for an operator. Two queries whatever their number."""
+    grants = list(
+        RoleGrant.objects.filter(user=user, role__in=(Role.OPERATOR, Role.TENDEREE, Role.AGENCY)).values_list(
+            "role", "entity_id"
+        )
+    )
+    evaluations = Evaluation.objects.select_related("lot__tender__project").order_by("-created_at")
+    if not any(role == Role.OPERATOR for role, _entity in grants):
+        managed = {entity for role, entity in grants if entity is not None}
+        tenderee = {entity for role, entity in grants if role == Role.TENDEREE and entity is not None}
+        project = "lot__tender__project__"
+        evaluations = evaluations.filter(
+            Q(**{f"{project}agency__in": managed})
+            | Q(**{f"{project}agency__isnull": True, f"{project}tenderee__in": managed})
+            | Q(**{f"{project}tenderee__in": tenderee})
+        )
+    return list(evaluations[:limit])
 
 
 def access_lot_for_manager(*, actor: User, lot_id: int) -> Lot:
@@ -113,6 +137,21 @@ def access_member_at_work(*, actor: User, evaluation_id: int) -> Member:
 
 def bid_list_for_member(member: Member) -> QuerySet[EvaluatedBid]:
     return EvaluatedBid.objects.filter(evaluation_id=member.committee.evaluation_id).select_related("entity")
+
+
+def bid_list_for_member_work(member: Member) -> QuerySet[EvaluatedBid]:
+    """The committee's bids as the member's workspace shows them, in a fixed number of queries whatever the
+    number of bids: with the opening record, the clarifications, and in ``marks.all()`` and ``scores.all()``
+    this member's own marks and scores only (never the others')."""
+    return (
+        bid_list_for_member(member)
+        .select_related("bid__opening")
+        .prefetch_related(
+            Prefetch("marks", queryset=ComplianceMark.objects.filter(member=member)),
+            Prefetch("scores", queryset=Score.objects.filter(member=member)),
+            "clarifications",
+        )
+    )
 
 
 def access_committee_public(*, committee_id: int) -> Committee:

@@ -46,11 +46,7 @@ def evaluation_list_view(request: HttpRequest) -> HttpResponse:
         .select_related("committee__evaluation__lot__tender")
         .order_by("-invited_at")
     )
-    others = [
-        e
-        for e in Evaluation.objects.select_related("lot__tender__project").order_by("-created_at")[:200]
-        if selectors.is_manager(user, e.lot.tender) or selectors.is_tenderee(user, e.lot.tender)
-    ]
+    others = selectors.evaluation_list_for_person(user)
     return render(request, "evaluation/list.html", {"seats": seats, "others": others})
 
 
@@ -58,13 +54,13 @@ def _work_rows(
     evaluation: Evaluation, member: Member, config: methods.MethodConfig
 ) -> list[dict[str, object]]:
     rows = []
-    for bid in selectors.bid_list_for_member(member):
-        scores = {s.factor: s.value for s in bid.scores.filter(member=member)}
+    for bid in selectors.bid_list_for_member_work(member):  # marks and scores: this member's own
+        scores = {s.factor: s.value for s in bid.scores.all()}
         rows.append(
             {
                 "bid": bid,
                 "factors": [(f, scores.get(f.code)) for f in config.factors],
-                "marks": {m.ground: m.reason for m in bid.marks.filter(member=member)},
+                "marks": {m.ground: m.reason for m in bid.marks.all()},
             }
         )
     return rows
