@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext
 
-from tenderhall.accounts.models import User
+from tenderhall.accounts.choices import Role
+from tenderhall.accounts.models import RoleGrant, User
 from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.models import Bid
 from tenderhall.core.audit import audit_record
@@ -264,20 +266,34 @@ def _award_data(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def _notify_results(evaluation: Evaluation, winner: EvaluatedBid, *, now: datetime) -> None:
+    """Every bidder's accounts get the result: the winner its award notice, the others the result notice.
+    The accounts of every bidder are read at once (not per bid)."""
     tender = evaluation.lot.tender
-    for bid in evaluation.bids.select_related("entity"):
-        users = list(bid.entity.role_grants.filter(role="bidder").values_list("user_id", flat=True))
-        if bid.pk == winner.pk:
-            text = (
-                f"中标通知书：贵单位在《{tender.name}》（{evaluation.lot.code}）中标，"
-                f"中标价 {bid.price} 元，请按期签订合同。"
-            )
-        else:
-            text = (
-                f"中标结果通知：《{tender.name}》（{evaluation.lot.code}）的中标人为 "
-                f"{winner.entity.name}，感谢参与。"
-            )
-        clarifications.notify(users, tender=tender, text=text, now=now)
+    bids = list(evaluation.bids.all())
+    accounts: dict[int, list[int]] = defaultdict(list)
+    for entity_id, user_id in RoleGrant.objects.filter(
+        role=Role.BIDDER, entity_id__in={bid.entity_id for bid in bids}
+    ).values_list("entity_id", "user_id"):
+        accounts[entity_id].append(user_id)
+    won = next(bid for bid in bids if bid.pk == winner.pk)
+    clarifications.notify(
+        accounts[won.entity_id],
+        tender=tender,
+        text=(
+            f"中标通知书：贵单位在《{tender.name}》（{evaluation.lot.code}）中标，"
+            f"中标价 {won.price} 元，请按期签订合同。"
+        ),
+        now=now,
+    )
+    clarifications.notify(
+        [user for bid in bids if bid.pk != winner.pk for user in accounts[bid.entity_id]],
+        tender=tender,
+        text=(
+            f"中标结果通知：《{tender.name}》（{evaluation.lot.code}）的中标人为 "
+            f"{winner.entity.name}，感谢参与。"
+        ),
+        now=now,
+    )
 
 
 def _contract_input(

@@ -16,8 +16,9 @@ from tenderhall.accounts.choices import Role, Scope
 from tenderhall.accounts.models import User
 from tenderhall.accounts.tests.factories import bearer, enable_two_factor, make_user
 from tenderhall.core import clock
-from tenderhall.evaluation import workspace
+from tenderhall.evaluation import award, reports, workspace
 from tenderhall.evaluation.models import EvaluatedBid, Evaluation
+from tenderhall.evaluation.selectors import candidates_settled
 from tenderhall.evaluation.tests.support import (
     EVALUATION_AT,
     NOW,
@@ -26,11 +27,13 @@ from tenderhall.evaluation.tests.support import (
     drawn_committee,
     make_bid,
     make_scene,
+    score_all,
     seated,
     set_up,
+    signer_for,
 )
 from tenderhall.opening.models import OpenedBid, OpeningSession, Outcome
-from tenderhall.procedures.models import Lot
+from tenderhall.procedures.models import Lot, Notification
 from tenderhall.registry.tests.factories import make_entity
 
 pytestmark = pytest.mark.django_db
@@ -41,8 +44,8 @@ def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock, "now", lambda: EVALUATION_AT)
 
 
-def at_work(bids: int) -> tuple[Scene, User]:
-    """A committee scoring ``bids`` opened bids; its first member has marked, scored and asked about each."""
+def with_bids(bids: int) -> Scene:
+    """A lot under evaluation with ``bids`` opened bids, each from its own bidder."""
     scene = make_scene(experts=5)
     lot = scene.lot
     while len(scene.bids) < bids:
@@ -51,6 +54,12 @@ def at_work(bids: int) -> tuple[Scene, User]:
         scene.bids.append(make_bid(lot, entity, user, at=EVALUATION_AT))
     scene.bids = scene.bids[:bids]
     set_up(scene, prices=tuple(str(100 + 10 * i) for i in range(bids)))
+    return scene
+
+
+def at_work(bids: int) -> tuple[Scene, User]:
+    """A committee scoring ``bids`` opened bids; its first member has marked, scored and asked about each."""
+    scene = with_bids(bids)
     committee = drawn_committee(scene)
     declare_all(scene, committee)
     member = seated(committee)[0].user
@@ -198,3 +207,45 @@ def test_the_evaluation_list_costs_the_same_queries_for_two_evaluations_and_for_
     client.force_login(scenes[1].world.operator)
     body = client.get("/evaluation/").content.decode()
     assert [body.count(f"/evaluation/{s.ev.pk}/") for s in scenes] == [1, 1]
+
+
+def test_telling_the_bidders_the_result_costs_the_same_queries_for_two_bids_and_for_five():
+    counted = []
+    for bids in (2, 5):
+        # given a lot with this many bids whose candidates' publicity is over
+        scene = with_bids(bids)
+        committee = drawn_committee(scene)
+        declare_all(scene, committee)
+        score_all(scene, committee, {i: {"tech": ["40"] * 5, "biz": ["10"] * 5} for i in range(bids)})
+        workspace.evaluation_conclude(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+        report = reports.report_generate(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+        pdf = report.file.open("rb").read()
+        for member in seated(committee):
+            reports.report_sign(
+                actor=member.user,
+                evaluation_id=scene.ev.pk,
+                signature=signer_for(scene, member.user).pkcs7(pdf),
+                now=EVALUATION_AT,
+            )
+        publicity = award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
+        winner = candidates_settled(Evaluation.objects.get(pk=scene.ev.pk))[0]
+        before = Notification.objects.count()
+        # when the tenderee awards the lot
+        with CaptureQueriesContext(connection) as captured:
+            award.award_decide(
+                actor=scene.tenderee, evaluation_id=scene.ev.pk, bid_id=winner, now=publicity.ends_at
+            )
+        counted.append(len(captured))
+        # then every bidder's account got one notice: the winner its award, the others the result
+        told = list(Notification.objects.order_by("pk")[before:].values_list("user_id", "text"))
+        bidders = {
+            bid.pk: set(bid.entity.role_grants.filter(role="bidder").values_list("user_id", flat=True))
+            for bid in EvaluatedBid.objects.filter(evaluation=scene.ev).select_related("entity")
+        }
+        assert sorted(user for user, _text in told) == sorted(u for users in bidders.values() for u in users)
+        assert {user for user, text in told if text.startswith("中标通知书")} == bidders[winner]
+        assert sum(text.startswith("中标结果通知") for _user, text in told) == len(told) - len(
+            bidders[winner]
+        )
+    # and the queries do not grow with the bids
+    assert counted[0] == counted[1]
