@@ -235,8 +235,13 @@ def _import_rows(
             details={"rows": problems},
         )
     created = updated = 0
+    accounts = [values["user"] for values in rows if values["user"] is not None]
     with transaction.atomic():
         existing = {e.code: e for e in Expert.objects.select_for_update(of=("self",)).filter(code__in=seen)}
+        # the accounts that hold the expert role already, read once for the whole file
+        experts = set(
+            RoleGrant.objects.filter(user__in=accounts, role=Role.EXPERT).values_list("user_id", flat=True)
+        )
         for values in rows:
             expert = existing.get(values["code"])
             if expert is None:
@@ -249,8 +254,9 @@ def _import_rows(
                 expert.save()
                 updated += 1
             user = values["user"]
-            if user is not None and not RoleGrant.objects.filter(user=user, role=Role.EXPERT).exists():
+            if user is not None and user.pk not in experts:
                 role_grant_unchecked(user=user, role=Role.EXPERT, entity_id=None, granted_by=actor, now=now)
+                experts.add(user.pk)
         audit_record(
             actor=actor,
             action="evaluation:expert:imported",

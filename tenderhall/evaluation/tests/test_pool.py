@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tenderhall.accounts.choices import Role
-from tenderhall.accounts.models import RoleGrant
+from tenderhall.accounts.models import RoleGrant, User
 from tenderhall.accounts.tests.factories import make_user
 from tenderhall.core.errors import PermissionDenied
 from tenderhall.evaluation import pool
@@ -111,3 +113,42 @@ def test_a_file_the_csv_reader_cannot_read_is_refused_with_what_to_do():
         pool.expert_import_csv(actor=operator, data=broken, now=NOW)
     assert raised.value.details == {"rows": []}
     assert Expert.objects.count() == 0
+
+
+def role_checks(operator: User, rows: list[dict[str, str]]) -> int:
+    """The reads of role grants an import makes."""
+    with CaptureQueriesContext(connection) as captured:
+        pool.expert_import_csv(actor=operator, data=expert_csv(rows), now=NOW)
+    return sum(
+        "rolegrant" in query["sql"].lower() and query["sql"].lstrip().upper().startswith("SELECT")
+        for query in captured.captured_queries
+    )
+
+
+def test_an_import_checks_the_accounts_roles_in_one_query_whatever_the_number_of_rows():
+    # given an operator and files of 2 and of 5 experts with accounts, half of which hold the role already
+    operator = make_operator()
+    files = []
+    for size in (2, 5):
+        rows = []
+        for _ in range(size):
+            account = make_user(now=NOW)
+            code = f"E{account.pk:05d}"
+            rows.append(
+                {"code": code, "full_name": "李工", "username": account.username, "specialties": "A01"}
+                | {"region_code": "420100", "title": "高级工程师"}
+            )
+        files.append(rows)
+    pool.expert_import_csv(actor=operator, data=expert_csv(files[0][:1] + files[1][:2]), now=NOW)
+    # when both files are imported
+    checks = [role_checks(operator, rows) for rows in files]
+    # then each reads the role grants twice: the operator's role, and every account's expert role at once
+    assert checks == [2, 2]
+    # and every account holds the expert role once
+    accounts = [row["username"] for rows in files for row in rows]
+    assert sorted(
+        RoleGrant.objects.filter(role=Role.EXPERT, user__username__in=accounts).values_list(
+            "user__username", flat=True
+        )
+    ) == sorted(accounts)
+    assert Expert.objects.filter(user__username__in=accounts).count() == 7
