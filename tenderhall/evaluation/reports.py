@@ -162,7 +162,9 @@ def render_pdf(context: dict[str, Any]) -> bytes:
 
 
 def report_generate(*, actor: User, evaluation_id: int, now: datetime) -> Report:
-    """Make the report's PDF from the committee's result; the members sign it next."""
+    """Make the report's PDF from the committee's result; the members sign it next. The PDF is written to
+    storage inside the transaction that adds its row, and removed again when that transaction fails, so that
+    a failure leaves neither (called in its own transaction, as the pages and the API do)."""
     access_evaluation_for_manager(actor=actor, evaluation_id=evaluation_id)
     evaluation = Evaluation.objects.select_related("lot__tender__project__tenderee", "committee").get(
         pk=evaluation_id
@@ -175,30 +177,37 @@ def report_generate(*, actor: User, evaluation_id: int, now: datetime) -> Report
         )
     context = report_context(evaluation)
     pdf = render_pdf(context)
-    with transaction.atomic():
-        locked = Evaluation.objects.select_for_update(of=("self",)).get(pk=evaluation.pk)
-        if Report.objects.filter(evaluation=locked).exists():
-            raise ReportState(gettext("The report has been made already."))
-        report = Report(
-            evaluation=locked,
-            sha256=hashlib.sha256(pdf).hexdigest(),
-            content={
-                "results": evaluation.results,
-                "lot": evaluation.lot.code,
-                "ranking": ranking_settled(evaluation),  # in award order, the tie for the first drawn
-            },
-            created_at=now,
-        )
-        report.file.save(f"report-{evaluation.lot.code}.pdf", ContentFile(pdf), save=False)
-        report.save()
-        audit_record(
-            actor=actor,
-            action="evaluation:report:generated",
-            subject_type="evaluation",
-            subject_id=evaluation.pk,
-            at=now,
-            changes={"sha256": [None, report.sha256]},
-        )
+    stored = ""  # the PDF's name in storage once written: removed again if the transaction fails
+    try:
+        with transaction.atomic():
+            locked = Evaluation.objects.select_for_update(of=("self",)).get(pk=evaluation.pk)
+            if Report.objects.filter(evaluation=locked).exists():
+                raise ReportState(gettext("The report has been made already."))
+            report = Report(
+                evaluation=locked,
+                sha256=hashlib.sha256(pdf).hexdigest(),
+                content={
+                    "results": evaluation.results,
+                    "lot": evaluation.lot.code,
+                    "ranking": ranking_settled(evaluation),  # in award order, the tie for the first drawn
+                },
+                created_at=now,
+            )
+            report.file.save(f"report-{evaluation.lot.code}.pdf", ContentFile(pdf), save=False)
+            stored = report.file.name or ""
+            report.save()
+            audit_record(
+                actor=actor,
+                action="evaluation:report:generated",
+                subject_type="evaluation",
+                subject_id=evaluation.pk,
+                at=now,
+                changes={"sha256": [None, report.sha256]},
+            )
+    except BaseException:
+        if stored:  # the row is rolled back: no file without its row
+            Report._meta.get_field("file").storage.delete(stored)
+        raise
     return report
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import DatabaseError
 
 from tenderhall.bids.models import Bid
 from tenderhall.core.errors import InvalidInput, NotFound
@@ -284,3 +285,31 @@ def test_a_contract_with_bad_figures_is_refused_before_anything_is_written():
             )
         assert list(raised.value.details["fields"]) == [field], change
     assert counts() == before
+
+
+@pytest.mark.parametrize("failing", ["row", "audit"])
+def test_a_report_whose_transaction_fails_leaves_no_pdf_behind(
+    monkeypatch: pytest.MonkeyPatch, settings: Any, failing: str
+):
+    # given a concluded committee
+    scene = make_scene(experts=5)
+    concluded(scene)
+    files = Path(settings.TENDERHALL_DATA_DIR) / "files" / "evaluation-reports"
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise DatabaseError("the disk is full")
+
+    # when the report's row (or the audit entry after it) cannot be written
+    if failing == "row":
+        monkeypatch.setattr(Report, "save", fail)
+    else:
+        monkeypatch.setattr(reports, "audit_record", fail)
+    with pytest.raises(DatabaseError):
+        reports.report_generate(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    # then there is no report, and no PDF in storage
+    assert Report.objects.count() == 0
+    assert sorted(files.rglob("*.pdf")) == []
+    # and once the fault is gone the report is made, its file in storage
+    monkeypatch.undo()
+    report = reports.report_generate(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    assert sorted(files.rglob("*.pdf")) == [Path(report.file.path)]
