@@ -59,7 +59,13 @@ from tenderhall.evaluation.schemas import (
 
 router = Router(tags=["evaluation"])
 READ, WRITE = Scope.PROCEDURES_READ, Scope.PROCEDURES_WRITE
-MAX_UPLOAD = 5 * 1024 * 1024  # a CSV of the pool, a signature or a contract document
+MAX_UPLOAD = 5 * 1024 * 1024  # a CSV of the pool or a contract document
+
+
+def _signature(upload: UploadedFile) -> bytes:
+    """A signature, read to one byte past its limit: the service refuses it whole (signature_too_large)."""
+    data: bytes = upload.read(committees.MAX_SIGNATURE + 1)
+    return data
 
 
 def _read(upload: UploadedFile, field: str) -> bytes:
@@ -382,7 +388,7 @@ def member_declare(request: HttpRequest, evaluation_id: int, signature: File[Upl
     member = committees.member_declare(
         actor=request_user(request),
         evaluation_id=evaluation_id,
-        signature=_read(signature, "signature"),
+        signature=_signature(signature),
         now=clock.now(),
     )
     return member_out(member)
@@ -660,7 +666,7 @@ def report_sign(
     report = reports.report_sign(
         actor=request_user(request),
         evaluation_id=evaluation_id,
-        signature=_read(signature, "signature"),
+        signature=_signature(signature),
         dissent=dissent,
         now=clock.now(),
     )

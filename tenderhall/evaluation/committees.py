@@ -42,6 +42,7 @@ from tenderhall.opening.selectors import opened_bids
 from tenderhall.procedures import clarifications, workflow
 from tenderhall.procedures.choices import Sector, TenderStatus
 from tenderhall.procedures.documents import (
+    MAX_SIGNATURE_BYTES,
     CandidateCertificate,
     FileDigests,
     signature_parse,
@@ -53,6 +54,8 @@ from tenderhall.registry.models import MarketEntity
 
 LARGE_PROCUREMENT = Decimal(10_000_000)  # 87号令 art. 47: 7 members or more from this budget on
 WORKS_MIN_YEARS = 8  # 招标投标法 art. 37(3): eight years in the field (and a senior title)
+# a detached CMS signature (declaration, report), in bytes: the tender documents' limit (1 MiB)
+MAX_SIGNATURE = MAX_SIGNATURE_BYTES
 
 
 class EvaluationExists(Conflict):
@@ -73,6 +76,10 @@ class CommitteeInvalid(InvalidInput):
 
 class CommitteeState(Conflict):
     code = "committee_state"
+
+
+class SignatureTooLarge(InvalidInput):
+    code = "signature_too_large"
 
 
 class TooFewExperts(DomainError):
@@ -616,11 +623,21 @@ def _candidates(user: User, now: datetime) -> list[CandidateCertificate]:
 
 def verify_detached(*, user: User, content: bytes, signature: bytes, now: datetime) -> int:
     """Check a detached CMS signature over ``content`` by one of the user's accepted signing certificates;
-    the certificate's id. Raises the documents' signature errors (4xx, with their codes)."""
+    the certificate's id. Raises :class:`SignatureTooLarge` past :data:`MAX_SIGNATURE` bytes, and the
+    documents' signature errors (4xx, with their codes)."""
     import hashlib
 
     from cryptography.hazmat.primitives import hashes
 
+    if len(signature) > MAX_SIGNATURE:  # refused whole, never cut: callers read at most one byte more
+        raise SignatureTooLarge(
+            gettext(
+                "The signature is larger than %(max)s bytes; upload the detached signature alone "
+                "(openssl cms -sign -binary -outform DER, without the signed content)."
+            )
+            % {"max": MAX_SIGNATURE},
+            details={"fields": {"signature": "size"}, "max_bytes": MAX_SIGNATURE},
+        )
     sm3 = hashes.Hash(hashes.SM3())
     sm3.update(content)
     digests = FileDigests(size=len(content), sha256=hashlib.sha256(content).digest(), sm3=sm3.finalize())

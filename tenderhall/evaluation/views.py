@@ -23,8 +23,6 @@ from tenderhall.evaluation.choices import EvaluationStatus, MemberStatus, Reject
 from tenderhall.evaluation.models import EvaluatedBid, Evaluation, Member, Publicity
 from tenderhall.procedures.choices import TenderStatus
 
-MAX_SIGNATURE = 1024 * 1024
-
 
 def _user(request: HttpRequest) -> User:
     user = request.user
@@ -146,7 +144,8 @@ def declaration_download_view(request: HttpRequest, evaluation_id: int) -> HttpR
 @require_POST
 def declare_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     upload = request.FILES.get("signature")
-    signature = upload.read(MAX_SIGNATURE + 1) if upload is not None else b""
+    # one byte past the limit, which the service refuses whole (signature_too_large)
+    signature = upload.read(committees.MAX_SIGNATURE + 1) if upload is not None else b""
     return perform(
         request,
         lambda: committees.member_declare(
@@ -313,7 +312,8 @@ def report_download_view(request: HttpRequest, evaluation_id: int) -> HttpRespon
 @require_POST
 def report_sign_view(request: HttpRequest, evaluation_id: int) -> HttpResponse:
     upload = request.FILES.get("signature")
-    signature = upload.read(MAX_SIGNATURE + 1) if upload is not None else b""
+    # one byte past the limit, which the service refuses whole (signature_too_large)
+    signature = upload.read(committees.MAX_SIGNATURE + 1) if upload is not None else b""
     return perform(
         request,
         lambda: reports.report_sign(

@@ -558,3 +558,30 @@ def test_the_tie_draw_record_is_public_once_the_candidates_are_published_and_let
     assert view["candidates"][:2] == record["order"]
     assert [(row["rank"], row["drawn"]) for row in view["ranking"]] == [(1, True), (2, True), (3, False)]
     assert view["tie_pending"] is False
+
+
+def oversized(signature: bytes) -> bytes:
+    """A valid signature followed by padding past the 1 MiB limit of a signature."""
+    return signature + bytes(1024 * 1024 + 10 - len(signature))
+
+
+@pytest.mark.parametrize(("setup", "path"), [(drawn, "/declaration"), (reported, "/report/signatures")])
+def test_a_signature_over_the_limit_is_refused_with_its_code_and_nothing_is_stored(
+    setup: Callable[[Scene], Ids], path: str
+):
+    # given a member with a valid signature to upload, padded past the limit
+    scene = make_scene(experts=5)
+    ids = setup(scene)
+    member = bearer(ids["member"], Scope.PROCEDURES_WRITE, now=EVALUATION_AT)
+    before = counts()  # with the declared seats and the report's signatures
+    # when it is uploaded
+    response = Client().post(
+        f"{BASE}/evaluations/{scene.ev.pk}{path}",
+        {"signature": SimpleUploadedFile("s.p7s", oversized(ids["signature"]))},
+        headers=member,
+    )
+    # then it is refused naming the limit, and nothing changed
+    body = response.json()
+    assert (response.status_code, body["code"]) == (422, "signature_too_large")
+    assert "1048576" in body["message"]
+    assert counts() == before

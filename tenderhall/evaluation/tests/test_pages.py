@@ -14,7 +14,15 @@ from tenderhall.accounts.tests.factories import enable_two_factor
 from tenderhall.core import clock
 from tenderhall.evaluation import award, committees, reports, workspace
 from tenderhall.evaluation.choices import MemberStatus
-from tenderhall.evaluation.models import Award, EvaluatedBid, Member, Publicity, Score, TieDraw
+from tenderhall.evaluation.models import (
+    Award,
+    EvaluatedBid,
+    Member,
+    Publicity,
+    ReportSignature,
+    Score,
+    TieDraw,
+)
 from tenderhall.evaluation.tests.support import (
     EVALUATION_AT,
     declare_all,
@@ -196,3 +204,39 @@ def test_the_agency_draws_a_tie_for_the_first_place_on_the_page_and_others_canno
     assert bytes(tie.seed).hex() in body
     assert "抽签确定" in body
     assert 'id="make-report"' in body
+
+
+def test_a_signature_over_the_limit_is_refused_on_the_pages_naming_it_and_nothing_is_stored():
+    # given a member invited to a committee, with a valid signature of its declaration padded past 1 MiB
+    scene = make_scene(experts=5)
+    set_up(scene)
+    committee = drawn_committee(scene)
+    member = seated(committee)[0]
+    page = client_for(member.user)
+    signature = signer_for(scene, member.user).pkcs7(committees.declaration_text(member).encode())
+    padding = bytes(1024 * 1024 + 10 - len(signature))
+    # when it uploads it
+    response = page.post(
+        f"/evaluation/{scene.ev.pk}/declare",
+        {"signature": SimpleUploadedFile("d.p7s", signature + padding)},
+        follow=True,
+    )
+    # then the page names the limit and the seat is not confirmed
+    assert "1048576" in response.content.decode()
+    seat = Member.objects.get(pk=member.pk)
+    assert (seat.status, seat.declaration_signature) == (MemberStatus.INVITED, None)
+    # given the committee's report to sign
+    declare_all(scene, committee)
+    score_all(scene, committee, {i: {"tech": ["40"] * 5, "biz": ["10"] * 5} for i in range(3)})
+    workspace.evaluation_conclude(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    report = reports.report_generate(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    signature = signer_for(scene, member.user).pkcs7(report.file.open("rb").read())
+    # when the member signs it with a signature padded past the limit
+    response = page.post(
+        f"/evaluation/{scene.ev.pk}/report/sign",
+        {"signature": SimpleUploadedFile("r.p7s", signature + bytes(1024 * 1024 + 10 - len(signature)))},
+        follow=True,
+    )
+    # then the page names the limit and no signature is stored
+    assert "1048576" in response.content.decode()
+    assert ReportSignature.objects.count() == 0
