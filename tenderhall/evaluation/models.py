@@ -152,7 +152,8 @@ class Member(models.Model):
 
 
 class EvaluatedBid(models.Model):
-    """A bid under evaluation: what the opening read from it, and the committee's conclusions."""
+    """A bid under evaluation: what the opening read from it, and its rank once settled. The committee's
+    totals and rejections are in ``Evaluation.results`` only (its hash is logged)."""
 
     evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="bids")
     bid = models.OneToOneField("bids.Bid", on_delete=models.PROTECT, related_name="evaluation")
@@ -160,10 +161,8 @@ class EvaluatedBid(models.Model):
     price = models.DecimalField(max_digits=20, decimal_places=2)
     duration_days = models.PositiveIntegerField(null=True, blank=True)
     low_price_triggers = models.JSONField(default=list)  # the abnormally-low triggers fired, with inputs
-    rejected = models.BooleanField(default=False)
-    rejection_reasons = models.JSONField(default=list)
+    # the settled rank (the tie for the first place drawn); None when rejected or before the conclusion
     rank = models.PositiveSmallIntegerField(null=True, blank=True)
-    total = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
 
     class Meta:
         ordering = ("evaluation", "price", "id")

@@ -418,12 +418,8 @@ def evaluation_conclude(*, actor: User, evaluation_id: int, now: datetime) -> Ev
         evaluation.save(update_fields=["results", "concluded_at", "status"])
         ranks = {entry["bid"]: entry["rank"] for entry in result.ranking}
         for bid in evaluation.bids.all():
-            bid.rejected = bid.pk in rejected
-            bid.rejection_reasons = rejected.get(bid.pk, [])
             bid.rank = ranks.get(bid.pk)  # type: ignore[assignment]  # an int from the ranking
-            figure = result.bids.get(bid.pk, {}).get("figure")
-            bid.total = Decimal(str(figure)) if figure is not None else None
-            bid.save(update_fields=["rejected", "rejection_reasons", "rank", "total"])
+            bid.save(update_fields=["rank"])
         ledger_append(
             event_type="evaluation:scores:concluded",
             subjects={"evaluation": str(evaluation.pk), "lot": evaluation.lot.code},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -73,11 +72,7 @@ def test_comprehensive_scoring_from_five_members_ranks_by_total_and_names_three_
     ]
     assert results["candidates"] == [second.pk, third.pk, first.pk]
     assert evaluation.status == EvaluationStatus.CONCLUDED
-    assert [(b.rank, b.total) for b in bids(scene)] == [
-        (3, Decimal("74.0000")),
-        (1, Decimal("90.0000")),
-        (2, Decimal("75.0000")),
-    ]
+    assert [b.rank for b in bids(scene)] == [3, 1, 2]
     # and the results' hash and the revealed seed are logged; the seed matches the commitment
     assert leaves("evaluation:scores:concluded")[0]["hashes"]["results"] == workspace.results_hash(results)
     assert leaves("evaluation:draw:revealed")[0]["data"]["seed"] == bytes(committee.seed).hex()
@@ -171,7 +166,7 @@ def test_a_majority_of_rejection_marks_rejects_a_bid_and_a_minority_does_not():
     assert res(evaluation)["bids"][str(second.pk)]["price_score"] == "30.00"
     assert res(evaluation)["bids"][str(third.pk)]["price_score"] == "24.00"
     assert res(evaluation)["candidates"] == [second.pk, third.pk]
-    assert EvaluatedBid.objects.get(pk=first.pk).rejected is True
+    assert [b.rank for b in bids(scene)] == [None, 1, 2]
 
 
 def test_an_abnormally_low_price_needs_the_bidders_justification_and_the_committees_finding():
@@ -325,3 +320,18 @@ def test_the_low_price_triggers_that_decide_count_only_the_bids_that_passed_the_
     # then 55 fires nothing any more and needs no justification; it ranks with the other compliant bid
     assert EvaluatedBid.objects.get(pk=low.pk).low_price_triggers == []
     assert res(evaluation)["candidates"] == [low.pk, bids(scene)[1].pk]
+
+
+def test_a_bid_under_evaluation_keeps_what_the_opening_read_and_no_copy_of_the_results():
+    """The committee's totals and rejections are in ``Evaluation.results`` (whose hash is logged) and nowhere
+    else; a bid keeps only its settled ``rank``, which other code looks bids up by."""
+    assert sorted(f.name for f in EvaluatedBid._meta.concrete_fields) == [
+        "bid",
+        "duration_days",
+        "entity",
+        "evaluation",
+        "id",
+        "low_price_triggers",
+        "price",
+        "rank",
+    ]
