@@ -22,6 +22,7 @@ from tenderhall.accounts.models import ApiAccessLog, ApiClient, ApiClientWindow,
 from tenderhall.accounts.selectors import user_has_role, user_supervises
 from tenderhall.accounts.services import IssuedToken, identity_problems, length_problems, token_row_create
 from tenderhall.core.audit import MASK, audit_record, diff
+from tenderhall.core.codes import normalize
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hooks import AlertRaised, alert_raised
 
@@ -148,10 +149,11 @@ def client_register(*, actor: User, fields: ClientFields, now: datetime) -> ApiC
             "name": fields.name,
         }
     )
+    id_number = normalize(fields.responsible_id_number)  # kept as checked: ASCII, capital X
     problems |= {
         f"responsible_{key}": message
         for key, message in identity_problems(
-            id_type=fields.responsible_id_type, id_number=fields.responsible_id_number, id_country="CHN"
+            id_type=fields.responsible_id_type, id_number=id_number, id_country="CHN"
         ).items()
     }
     owner = User.objects.filter(pk=fields.owner_id, is_active=True).first()
@@ -168,7 +170,7 @@ def client_register(*, actor: User, fields: ClientFields, now: datetime) -> ApiC
                 owner=owner,
                 responsible_name=fields.responsible_name.strip(),
                 responsible_id_type=fields.responsible_id_type,
-                responsible_id_number=fields.responsible_id_number.strip().upper(),
+                responsible_id_number=id_number,
                 responsible_phone=fields.responsible_phone.strip(),
                 allowed_networks=networks,
                 rate_limit_per_minute=fields.rate_limit_per_minute,

@@ -25,7 +25,7 @@ from tenderhall.accounts.choices import ENTITY_ROLES, CertificateStatus, Certifi
 from tenderhall.accounts.models import ApiClient, ApiToken, Certificate, RoleGrant, User
 from tenderhall.accounts.trust import trust_roots_from_settings
 from tenderhall.core.audit import audit_record, diff
-from tenderhall.core.codes import check_passport, check_resident_id
+from tenderhall.core.codes import check_passport, check_resident_id, normalize
 from tenderhall.core.codes_messages import code_check_message
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.ledger.services import ledger_append
@@ -104,8 +104,10 @@ def user_register(
     now: datetime,
     id_country: str = "CHN",
 ) -> User:
-    id_number = id_number.strip().upper()
-    id_country = (id_country or "CHN").strip().upper() if id_type == IdType.PASSPORT else "CHN"
+    # The checks read full-width forms and lower-case letters as their ASCII capitals; the number is kept in
+    # that one form too, or the same document typed another way would pass the one-identity check below.
+    id_number = normalize(id_number)
+    id_country = normalize(id_country or "CHN") if id_type == IdType.PASSPORT else "CHN"
     errors = identity_problems(id_type=id_type, id_number=id_number, id_country=id_country)
     if not username.strip() or len(username) > 64:
         errors["username"] = gettext("Choose a user name of 1 to 64 characters.")

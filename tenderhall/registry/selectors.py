@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 
 from tenderhall.accounts.models import User
 from tenderhall.accounts.selectors import entity_ids_for_user, user_supervises
+from tenderhall.core.codes import normalize
 from tenderhall.core.errors import NotFound
 from tenderhall.registry.choices import EntityStatus
 from tenderhall.registry.models import EntityVersion, MarketEntity
@@ -24,7 +25,7 @@ def entity_list(
     if status:
         entities = entities.filter(status=status)
     if search:
-        entities = entities.filter(Q(name__icontains=search) | Q(identifier=search.strip().upper()))
+        entities = entities.filter(Q(name__icontains=search) | Q(identifier=normalize(search)))
     if tag:
         # Tags come from a fixed vocabulary without quotes, so matching the quoted value in the JSON text is
         # exact, and works alike on every database (SQLite has no JSON containment).

@@ -15,7 +15,7 @@ from tenderhall.accounts.models import Certificate, User
 from tenderhall.accounts.selectors import entity_ids_for_user, user_has_role
 from tenderhall.accounts.services import certificate_accept, role_grant_unchecked
 from tenderhall.core.audit import audit_record, diff
-from tenderhall.core.codes import check_resident_id
+from tenderhall.core.codes import check_resident_id, normalize
 from tenderhall.core.codes_messages import code_check_message
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hashing import canonical_json, sha256_hex
@@ -140,12 +140,14 @@ def entity_register(
     tags: list[str] | None = None,
 ) -> MarketEntity:
     """Register an entity for review; the registrant acts for it in the given role."""
-    identifier = identifier.strip().upper()
+    # Kept in the form the code checks read (full-width forms as ASCII, capitals), so that the code typed
+    # another way is still the same entity to the register-once check and to every lookup.
+    identifier = normalize(identifier)
     fields: dict[str, Any] = {
         "kind": kind,
         "name": name.strip(),
         "identifier": identifier,
-        "region_code": region_code.strip() or rules.default_region(kind, identifier),
+        "region_code": normalize(region_code) or rules.default_region(kind, identifier),
         "address": address.strip(),
         "legal_representative": legal_representative.strip(),
         "contact_phone": contact_phone.strip(),
@@ -187,6 +189,15 @@ def entity_register(
     return entity
 
 
+def _cleaned(name: str, value: Any) -> Any:
+    """A changed field as it is stored: the region code as its check reads it, other text stripped."""
+    if name == "tags":
+        return sorted(set(value))
+    if name == "region_code":
+        return normalize(str(value))
+    return str(value).strip()
+
+
 def entity_update(*, actor: User, entity_id: int, changes: dict[str, Any], now: datetime) -> MarketEntity:
     unknown = sorted(set(changes) - set(rules.EDITABLE_FIELDS))
     if unknown:
@@ -197,7 +208,7 @@ def entity_update(*, actor: User, entity_id: int, changes: dict[str, Any], now: 
     with transaction.atomic():
         entity = _lock(entity_id)
         _require_editor(actor, entity)
-        cleaned = {k: (sorted(set(v)) if k == "tags" else str(v).strip()) for k, v in changes.items()}
+        cleaned = {k: _cleaned(k, v) for k, v in changes.items()}
         changed = {k for k, v in cleaned.items() if getattr(entity, k) != v}
         if not changed:
             return entity
@@ -357,7 +368,7 @@ def person_add(
     certificate_number: str,
     now: datetime,
 ) -> Person:
-    id_number = id_number.strip().upper()
+    id_number = normalize(id_number)  # as the check reads it, so the person is on the list once
     problems: dict[str, str] = {}
     if not full_name.strip():
         problems["full_name"] = gettext("Enter the person's name.")

@@ -167,3 +167,25 @@ def test_the_api_answers_in_english_by_default_and_in_chinese_when_asked():
     }
     english = Client().post("/api/v1/accounts/users", payload, content_type="application/json").json()
     assert english["details"]["fields"]["phone"].startswith("Enter a mainland mobile number")
+
+
+def test_registering_an_identity_number_again_in_full_width_digits_is_a_conflict():
+    # given an account registered over the API
+    body = {
+        "username": "li",
+        "password": PASSWORD,
+        "full_name": "李四",
+        "id_type": "resident_id",
+        "id_number": "11010519491231002X",
+        "phone": "13800000000",
+        "email": "li@example.invalid",
+    }
+    first = Client().post("/api/v1/accounts/users", body, content_type="application/json")
+    # when the same number is sent in full-width digits under another user name
+    again = {**body, "username": "li2", "id_number": "１１０１０５１９４９１２３１００２ｘ"}
+    second = Client().post("/api/v1/accounts/users", again, content_type="application/json")
+    # then
+    assert first.status_code == 201
+    assert (second.status_code, second.json()["code"]) == (409, "conflict")
+    assert second.json()["details"] == {"fields": {"id_number": "registered"}}
+    assert list(User.objects.values_list("username", flat=True)) == ["li"]

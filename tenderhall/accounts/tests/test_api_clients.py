@@ -247,6 +247,25 @@ def test_a_bad_registration_is_refused_naming_the_field(change: dict[str, Any], 
 
 
 @pytest.mark.django_db
+def test_a_responsible_persons_full_width_identity_number_is_stored_in_ascii():
+    # given the number typed with the input method in full-width mode, with a lower-case x
+    world = make_world()
+    number = "11010519491231002X"
+    typed = "".join(chr(ord(c) + 0xFEE0) for c in number.lower())
+    # when
+    response = Client().post(
+        BASE,
+        {**register_body(world), "responsible_id_number": typed},
+        content_type="application/json",
+        headers=world.headers["operator"],
+    )
+    # then
+    assert response.status_code == 201
+    assert ApiClient.objects.get(pk=response.json()["id"]).responsible_id_number == number
+    assert response.json()["responsible_id_number_masked"] == "110*************2X"
+
+
+@pytest.mark.django_db
 def test_text_longer_than_its_column_is_refused_per_field_on_registration_change_and_keys():
     # given (PostgreSQL raised on these; SQLite kept them whole)
     world = make_world()

@@ -131,6 +131,26 @@ def test_registration_page_refuses_an_email_address_longer_than_its_column():
     assert not User.objects.filter(username="newbie").exists()
 
 
+def test_the_registration_page_stores_a_full_width_identity_number_in_ascii():
+    # when the number is typed with the input method in full-width mode
+    response = Client().post(
+        "/accounts/register/",
+        {
+            "username": "newbie",
+            "password": PASSWORD,
+            "full_name": "新人",
+            "id_type": "resident_id",
+            "id_number": "３６０４２６１９９１０１０１００７１",
+            "id_country": "",
+            "phone": "13912345678",
+            "email": "n@example.invalid",
+        },
+    )
+    # then the account holds it in ASCII, where the one-identity check finds it
+    assert response.status_code == 302
+    assert User.objects.get(username="newbie").id_number == "360426199101010071"
+
+
 def test_pages_are_chinese_by_default_and_english_on_request():
     assert "登录" in Client().get("/accounts/login/").content.decode()
     client = Client()

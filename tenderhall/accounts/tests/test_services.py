@@ -199,3 +199,48 @@ def test_a_certificate_whose_names_are_longer_than_their_columns_is_refused(monk
     assert set(refused.value.details["fields"]) == {"subject", "issuer"}
     assert refused.value.details["fields"]["subject"] == "At most 500 characters."
     assert not Certificate.objects.exists()
+
+
+def full_width(text: str) -> str:
+    """The text as typed with a Chinese input method in full-width mode."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_an_identity_number_typed_in_full_width_is_stored_as_ascii_with_a_capital_x():
+    # when the number comes in full-width digits, a lower-case full-width x and surrounding spaces
+    user = register(id_number="\u3000" + full_width("11010519491231002x") + " ")
+    # then it is kept as the one form every lookup uses
+    user.refresh_from_db()
+    assert user.id_number == "11010519491231002X"
+
+
+def test_the_same_identity_number_in_full_width_is_the_same_identity_and_gets_no_second_account():
+    # given an account registered with the number in ASCII
+    register()
+    # when the same number is registered again in full-width digits, and with a lower-case x
+    with pytest.raises(Conflict) as full:
+        register(username="other", id_number=full_width("11010519491231002X"))
+    with pytest.raises(Conflict) as lower:
+        register(username="third", id_number="11010519491231002x")
+    # then both are refused as the same identity, and one account exists
+    assert full.value.details == {"fields": {"id_number": "registered"}}
+    assert lower.value.details == {"fields": {"id_number": "registered"}}
+    assert list(User.objects.values_list("username", "id_number")) == [("wang", "11010519491231002X")]
+
+
+def test_a_passport_and_its_country_typed_in_full_width_are_the_same_identity():
+    # given
+    register(id_type=IdType.PASSPORT, id_number="E12345678", id_country="CHN")
+    first = register(username="smith", id_type=IdType.PASSPORT, id_number="X12345678", id_country="gbr")
+    # when the same passport comes in full-width letters and digits
+    with pytest.raises(Conflict):
+        register(
+            username="other",
+            id_type=IdType.PASSPORT,
+            id_number=full_width("x12345678"),
+            id_country=full_width("GBR"),
+        )
+    # then
+    first.refresh_from_db()
+    assert (first.id_number, first.id_country) == ("X12345678", "GBR")
+    assert User.objects.count() == 2

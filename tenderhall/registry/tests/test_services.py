@@ -291,3 +291,122 @@ def test_the_list_filters_by_sub_registry_tag_exactly():
     assert list(entity_list(viewer=None, tag="data_assets")) == [tagged]
     assert list(entity_list(viewer=None, tag="enterprise")) == []
     assert list(entity_list(viewer=None, tag="personnel")) == []
+
+
+def full_width(text: str) -> str:
+    """The text as typed with a Chinese input method in full-width mode."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_a_code_typed_in_full_width_is_stored_in_ascii_and_registers_once():
+    # given an entity whose code was typed in full-width characters, lower-case letters included
+    entity = services.entity_register(
+        actor=make_user(),
+        kind=EntityKind.LEGAL_PERSON,
+        name="江城建工集团有限公司",
+        identifier=full_width("91350100m000100y43"),
+        role=Role.BIDDER,
+        legal_representative="王国栋",
+        now=NOW,
+    )
+    # when the same code is registered again in ASCII
+    with pytest.raises(services.EntityAlreadyRegistered):
+        services.entity_register(
+            actor=make_user(),
+            kind=EntityKind.LEGAL_PERSON,
+            name="另一个名字",
+            identifier="91350100M000100Y43",
+            role=Role.BIDDER,
+            legal_representative="张三",
+            now=NOW,
+        )
+    # then one entity exists, its code and the parts taken from it in ASCII
+    entity.refresh_from_db()
+    assert (entity.identifier, entity.org_code, entity.region_code) == (
+        "91350100M000100Y43",
+        "M000100Y4",
+        "350100",
+    )
+    assert MarketEntity.objects.count() == 1
+
+
+def test_a_natural_persons_full_width_identity_number_registers_once():
+    # given
+    services.entity_register(
+        actor=make_user(),
+        kind=EntityKind.NATURAL_PERSON,
+        name="张小明",
+        identifier="11010519491231002X",
+        role=Role.BIDDER,
+        now=NOW,
+    )
+    # when the same person registers with the number in full-width digits and a lower-case x
+    with pytest.raises(services.EntityAlreadyRegistered):
+        services.entity_register(
+            actor=make_user(),
+            kind=EntityKind.NATURAL_PERSON,
+            name="张小明",
+            identifier=full_width("11010519491231002x"),
+            role=Role.BIDDER,
+            now=NOW,
+        )
+    # then
+    assert list(MarketEntity.objects.values_list("identifier", flat=True)) == ["11010519491231002X"]
+
+
+def test_a_person_typed_in_full_width_is_the_same_person_on_the_personnel_list():
+    # given a person on the entity's list
+    registrant = make_user()
+    entity = make_entity(registrant=registrant)
+
+    def add(id_number: str) -> None:
+        services.person_add(
+            actor=registrant,
+            entity_id=entity.pk,
+            full_name="李工",
+            id_number=id_number,
+            position="",
+            title="",
+            certificate_number="",
+            now=NOW,
+        )
+
+    add(full_width("11010519491231002x"))
+    # when the same number is added again in ASCII
+    with pytest.raises(Conflict):
+        add("11010519491231002X")
+    # then
+    assert list(entity.personnel.values_list("id_number", flat=True)) == ["11010519491231002X"]
+
+
+def test_searching_the_list_by_a_full_width_code_finds_the_entity():
+    from tenderhall.registry.selectors import entity_list
+
+    entity = make_entity(approved_by=make_operator())
+    assert list(entity_list(viewer=None, search=full_width(entity.identifier.lower()))) == [entity]
+
+
+def test_a_region_code_typed_in_full_width_is_stored_in_ascii_and_retyping_it_is_no_change():
+    # given an entity registered with its region code typed in full-width digits
+    registrant = make_user()
+    entity = services.entity_register(
+        actor=registrant,
+        kind=EntityKind.LEGAL_PERSON,
+        name="江城建工集团有限公司",
+        identifier="91350100M000100Y43",
+        region_code=full_width("350102"),
+        role=Role.BIDDER,
+        legal_representative="王国栋",
+        now=NOW,
+    )
+    # when the same code is sent again in full-width, then another one
+    same = services.entity_update(
+        actor=registrant, entity_id=entity.pk, changes={"region_code": full_width("350102")}, now=NOW
+    )
+    other = services.entity_update(
+        actor=registrant, entity_id=entity.pk, changes={"region_code": full_width("350103")}, now=NOW
+    )
+    # then the codes are kept in ASCII, and only the real change made a version
+    assert (entity.region_code, same.version) == ("350102", 1)
+    assert (other.region_code, other.version) == ("350103", 2)
+    assert MarketEntity.objects.get(pk=entity.pk).region_code == "350103"
