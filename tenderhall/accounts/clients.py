@@ -113,6 +113,9 @@ def _limits_problems(values: dict[str, object]) -> dict[str, str]:
             problems[name] = gettext("Required.")
         elif isinstance(value, str):
             problems |= length_problems(ApiClient, {name: value.strip()})
+    phone = values.get("responsible_phone")
+    if isinstance(phone, str) and phone.strip() and (problem := rules.phone_problem(phone)) is not None:
+        problems["responsible_phone"] = problem  # checked like a user's phone, and that reason first
     return problems
 
 

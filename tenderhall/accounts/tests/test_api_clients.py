@@ -229,6 +229,7 @@ def test_an_operator_registers_a_client_and_its_responsible_persons_id_is_masked
         ({"volume_threshold": 10**12}, "volume_threshold"),  # beyond the column: a 422, not a database error
         ({"owner_id": 999999}, "owner_id"),
         ({"responsible_name": " "}, "responsible_name"),
+        ({"responsible_phone": "12345"}, "responsible_phone"),
     ],
 )
 def test_a_bad_registration_is_refused_naming_the_field(change: dict[str, Any], field: str):
@@ -244,6 +245,59 @@ def test_a_bad_registration_is_refused_naming_the_field(change: dict[str, Any], 
     assert response.json()["code"] == "api_client_invalid"
     assert list(response.json()["details"]["fields"]) == [field]
     assert ApiClient.objects.count() == before
+
+
+PHONE_PROBLEM = (
+    "Enter a mainland mobile number (11 digits, starting with 1) or an international number such as +4420..."
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("phone", ["12345", "0571-8888888", "not a phone", "+0441234567"])
+def test_a_responsible_phone_that_is_not_a_phone_number_is_refused_on_registration_and_change(phone: str):
+    # given
+    world = make_world()
+    operator = world.headers["operator"]
+    before = state()
+    # when an operator registers a client, or changes one, with a phone number no one can call
+    registered = Client().post(
+        BASE,
+        {**register_body(world), "responsible_phone": phone},
+        content_type="application/json",
+        headers=operator,
+    )
+    changed = Client().patch(
+        f"{BASE}/{world.client.pk}",
+        {"responsible_phone": phone},
+        content_type="application/json",
+        headers=operator,
+    )
+    # then both are refused naming the field with the message a user's phone gets, and nothing changed
+    for response in (registered, changed):
+        assert (response.status_code, response.json()["code"]) == (422, "api_client_invalid")
+        assert response.json()["details"]["fields"] == {"responsible_phone": PHONE_PROBLEM}
+    assert state() == before
+
+
+@pytest.mark.django_db
+def test_a_responsible_phone_in_either_accepted_form_is_stored_as_given():
+    world = make_world()
+    operator = world.headers["operator"]
+    registered = Client().post(
+        BASE,
+        {**register_body(world), "responsible_phone": " 139 0000 0001 "},
+        content_type="application/json",
+        headers=operator,
+    )
+    changed = Client().patch(
+        f"{BASE}/{world.client.pk}",
+        {"responsible_phone": "+442071234567"},
+        content_type="application/json",
+        headers=operator,
+    )
+    assert (registered.status_code, changed.status_code) == (201, 200)
+    assert ApiClient.objects.get(pk=registered.json()["id"]).responsible_phone == "139 0000 0001"
+    assert ApiClient.objects.get(pk=world.client.pk).responsible_phone == "+442071234567"
 
 
 @pytest.mark.django_db
@@ -279,7 +333,7 @@ def test_text_longer_than_its_column_is_refused_per_field_on_registration_change
             "name": "名" * 101,
             "organisation": "单" * 201,
             "responsible_name": "赵" * 101,
-            "responsible_phone": "1" * 21,
+            "responsible_phone": "139 0000 000" + " " * 10 + "1",  # a mobile number once the spaces are gone
         },
         content_type="application/json",
         headers=operator,
@@ -287,7 +341,11 @@ def test_text_longer_than_its_column_is_refused_per_field_on_registration_change
     # and changes the contact of an existing one, and names a key too long
     changed = Client().patch(
         f"{BASE}/{world.client.pk}",
-        {"organisation": "单" * 201, "responsible_name": "赵" * 101, "responsible_phone": " 1" * 11},
+        {
+            "organisation": "单" * 201,
+            "responsible_name": "赵" * 101,
+            "responsible_phone": "139 0000 000" + " " * 10 + "2",
+        },
         content_type="application/json",
         headers=operator,
     )
