@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,6 +23,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT_LIVED = "public, max-age=5"
 TEXT = "text/plain; charset=utf-8"
 MAX_WITNESS_REQUEST = 64 * 1024
+_BYTE_COUNT = re.compile(r"[0-9]+")  # RFC 9110 Content-Length: ASCII digits only, no sign, space or list
 
 
 def _text(body: str, status: int = 200, content_type: str = TEXT) -> HttpResponse:
@@ -55,12 +57,24 @@ def tile(request: HttpRequest, tile_path: str) -> HttpResponse:
 @csrf_exempt  # a machine-to-machine endpoint; the checkpoint's signature is the authentication
 @require_POST
 def witness_add_checkpoint(request: HttpRequest) -> HttpResponse:
-    """C2SP tlog-witness ``add-checkpoint``: 200 with cosignature lines, or the spec's error status."""
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > MAX_WITNESS_REQUEST:
+    """C2SP tlog-witness ``add-checkpoint``: 200 with cosignature lines, or the spec's error status.
+
+    The body is read only up to one byte past the limit: a body declared larger is refused unread, and one
+    sent without a length (in chunks) is refused as soon as it is known to be too large.
+    """
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared and not _BYTE_COUNT.fullmatch(declared):
+        return _text("invalid Content-Length\n", status=400)
+    # Counted by its digits first: int() refuses numbers of more than 4300 digits.
+    if declared and (
+        len(declared.lstrip("0")) > len(str(MAX_WITNESS_REQUEST)) or int(declared) > MAX_WITNESS_REQUEST
+    ):
+        return _text("request too large\n", status=413)
+    body = request.read(MAX_WITNESS_REQUEST + 1)
+    if len(body) > MAX_WITNESS_REQUEST:
         return _text("request too large\n", status=413)
     try:
-        lines = _witness_add_checkpoint(body=request.body, now=now())
+        lines = _witness_add_checkpoint(body=body, now=now())
     except WitnessRefusal as refusal:
         return _text(refusal.body, status=refusal.status, content_type=refusal.content_type)
     return _text(lines)

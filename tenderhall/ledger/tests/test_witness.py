@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from io import StringIO
+from io import BytesIO, RawIOBase, StringIO
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.handlers.asgi import ASGIRequest
 from django.core.management import call_command
 from django.db import transaction
-from django.test import Client
+from django.test import Client, RequestFactory
 
-from tenderhall.ledger import conf
+from tenderhall.ledger import conf, views
 from tenderhall.ledger.merkle import MemoryHashReader, consistency_proof, leaf_hash, root_from_leaf_hashes
 from tenderhall.ledger.models import Checkpoint, Cosignature, WitnessedLog, WitnessPeer
 from tenderhall.ledger.note import (
@@ -161,6 +163,66 @@ def test_the_same_size_with_another_root_is_409(client, witnessed):
 
 def test_add_checkpoint_only_accepts_post(client):
     assert client.get(ADD).status_code == 405
+
+
+@pytest.mark.parametrize("declared", ["abc", "-1", "1e3", "12 ", "+12", "1_000", "５", "10,10", "0x10"])
+def test_a_content_length_that_is_not_a_byte_count_is_refused_with_400(witnessed, declared):
+    # given a well-formed request whose Content-Length header is not a plain count of bytes
+    client = Client(raise_request_exception=False)
+    # when
+    response = client.post(ADD, data=request_body(0, 10), content_type="text/plain", CONTENT_LENGTH=declared)
+    # then it is refused as a bad request (it was a server error), and nothing was cosigned
+    assert (response.status_code, response.content) == (400, b"invalid Content-Length\n")
+    assert WitnessedLog.objects.get(origin=OTHER).size == 0
+
+
+class UnreadableBody(RawIOBase):
+    """A body stream that fails the test if anything reads it."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        raise AssertionError("the body was read")
+
+
+@pytest.mark.parametrize("declared", [str(views.MAX_WITNESS_REQUEST + 1), "9" * 5000])
+def test_a_body_declared_larger_than_the_limit_is_refused_with_413_before_anything_reads_it(
+    witnessed, declared
+):
+    # given a request that declares a body over the limit (by a byte, or by more digits than int() reads)
+    request = RequestFactory().post(ADD, data=b"", content_type="text/plain", CONTENT_LENGTH=declared)
+    request._stream = UnreadableBody()  # type: ignore[assignment]  # a stream no one may read
+    # when
+    response = views.witness_add_checkpoint(request)
+    # then
+    assert (response.status_code, response.content) == (413, b"request too large\n")
+
+
+def asgi_request(body: BytesIO, headers: list[tuple[bytes, bytes]]) -> ASGIRequest:
+    scope = {"type": "http", "method": "POST", "path": ADD, "headers": headers}
+    return ASGIRequest(scope, body)
+
+
+def test_a_body_over_the_limit_sent_without_a_length_is_refused_after_reading_one_byte_more(witnessed):
+    # given a body sent in chunks (no Content-Length), sixteen times the limit, as the ASGI handler hands it
+    body = BytesIO(b"x" * views.MAX_WITNESS_REQUEST * 16)
+    request = asgi_request(body, [(b"content-type", b"text/plain")])
+    # when
+    response = views.witness_add_checkpoint(request)
+    # then it is refused as too large, having read no more than the limit and one byte
+    assert (response.status_code, response.content) == (413, b"request too large\n")
+    assert body.tell() == views.MAX_WITNESS_REQUEST + 1
+
+
+def test_a_request_sent_without_a_length_is_read_and_cosigned(witnessed):
+    # given a well-formed request sent in chunks
+    request = asgi_request(BytesIO(request_body(0, 10)), [(b"content-type", b"text/plain")])
+    # when
+    response = views.witness_add_checkpoint(request)
+    # then
+    assert response.status_code == 200
+    assert WitnessedLog.objects.get(origin=OTHER).size == 10
 
 
 def test_witness_commands_add_a_log_and_show_the_key(witnessed):
