@@ -160,7 +160,7 @@ def evaluations_of_one_tender(count: int) -> Scene:
     for index in range(1, count):
         lot = Lot.objects.get(pk=first.pk)
         lot.pk = None
-        lot.code = f"{first.code}-{index}"
+        lot.code = f"{first.code[:-3]}{index + 1:03d}"  # the next lot numbers of the tender
         lot.save()
         Evaluation.objects.create(
             lot=lot,
