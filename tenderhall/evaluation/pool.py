@@ -34,7 +34,7 @@ from tenderhall.accounts.models import RoleGrant, User
 from tenderhall.accounts.selectors import user_has_role
 from tenderhall.accounts.services import role_grant_unchecked
 from tenderhall.core.audit import audit_record
-from tenderhall.core.codes import check_region_code
+from tenderhall.core.codes import check_region_code, normalize
 from tenderhall.core.errors import InvalidInput, PermissionDenied
 from tenderhall.evaluation.models import Expert
 
@@ -54,6 +54,7 @@ COLUMNS = (
     "credit",
 )
 REQUIRED = ("code", "full_name", "specialties", "region_code", "title")
+CODED = ("specialties", "region_code", "employer_identifier", "former_employers", "conflicts")
 MAX_ROWS = 20_000
 _CODE = re.compile(r"^[A-Za-z0-9-]{1,20}$")
 _SPECIALTY = re.compile(r"^[A-Z][0-9A-Z]{0,11}$")
@@ -85,6 +86,8 @@ def _row(  # noqa: PLR0912  # one branch per column check, read top to bottom
         problems.append({"line": line, "column": column, "message": message})
 
     row = {key: (raw.get(key) or "").strip() for key in COLUMNS}
+    for column in CODED:  # checked and stored in the one form the draw compares (full-width typing as ASCII)
+        row[column] = normalize(row[column])
     for column in REQUIRED:
         if not row[column]:
             bad(column, gettext("Fill in %(column)s.") % {"column": column})
@@ -112,7 +115,7 @@ def _row(  # noqa: PLR0912  # one branch per column check, read top to bottom
             bad("username", gettext("No account %(name)s; register it first.") % {"name": row["username"]})
     years = 0
     if row["years"]:
-        if not row["years"].isdigit() or int(row["years"]) > 80:
+        if not (row["years"].isascii() and row["years"].isdigit()) or int(row["years"]) > 80:  # not "²"
             bad("years", gettext("Give the years of practice as a whole number."))
         else:
             years = int(row["years"])
@@ -126,7 +129,7 @@ def _row(  # noqa: PLR0912  # one branch per column check, read top to bottom
             bad("available", gettext("Write 1 or 0."))
     credit = 100
     if row["credit"]:
-        if not row["credit"].isdigit() or int(row["credit"]) > 100:
+        if not (row["credit"].isascii() and row["credit"].isdigit()) or int(row["credit"]) > 100:
             bad("credit", gettext("Give a credit score from 0 to 100."))
         else:
             credit = int(row["credit"])

@@ -17,7 +17,7 @@ from tenderhall.accounts.choices import Role
 from tenderhall.accounts.models import User
 from tenderhall.accounts.selectors import entity_ids_for_user, user_has_role
 from tenderhall.core.audit import audit_record, diff
-from tenderhall.core.codes import check_region_code
+from tenderhall.core.codes import check_region_code, normalize
 from tenderhall.core.codes_messages import code_check_message
 from tenderhall.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hashing import canonical_json, sha256_hex
@@ -92,7 +92,8 @@ def project_register(
         problems["sector"] = gettext("Choose the sector: %(sectors)s.") % {
             "sectors": ", ".join(Sector.values)
         }
-    region = check_region_code(region_code.strip())
+    region_code = normalize(region_code)  # one form for the check, the row and the project code
+    region = check_region_code(region_code)
     if not region.valid:
         problems["region_code"] = code_check_message(region)
     if budget <= 0:
@@ -109,10 +110,10 @@ def project_register(
         )
     with transaction.atomic():
         project = Project.objects.create(
-            code=codes.project_code_next(sector=sector, region_code=region_code.strip(), year=now.year),
+            code=codes.project_code_next(sector=sector, region_code=region_code, year=now.year),
             name=name.strip(),
             sector=sector,
-            region_code=region_code.strip(),
+            region_code=region_code,
             tenderee=tenderee,
             agency=agency,
             budget=budget,

@@ -152,3 +152,35 @@ def test_an_import_checks_the_accounts_roles_in_one_query_whatever_the_number_of
         )
     ) == sorted(accounts)
     assert Expert.objects.filter(user__username__in=accounts).count() == 7
+
+
+def test_codes_typed_in_full_width_are_stored_as_ascii_and_digits_must_be_ascii():
+    # given: one row with full-width codes (an input method left in full-width mode), one with '²' years
+    operator = make_operator()
+    good = {
+        "code": "E0200",
+        "full_name": "李工",
+        "specialties": "Ａ01",
+        "region_code": "４２0100",
+        "title": "高工",
+    }
+    employer = "91420100MA4K1234XY"
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in employer)
+    pool.expert_import_csv(
+        actor=operator, data=expert_csv([{**good, "employer_identifier": full_width}]), now=NOW
+    )
+    # then: stored in the form the draw's avoidance compares
+    stored = Expert.objects.get()
+    assert (stored.region_code, stored.specialties, stored.employer_identifier) == (
+        "420100",
+        ["A01"],
+        employer,
+    )
+    # and a superscript digit is a row error, not a crash
+    with pytest.raises(pool.ImportRejected) as raised:
+        pool.expert_import_csv(
+            actor=operator,
+            data=expert_csv([{**good, "code": "E0201", "years": "²", "credit": "９"}]),
+            now=NOW,
+        )
+    assert [(p["line"], p["column"]) for p in raised.value.details["rows"]] == [(2, "years"), (2, "credit")]

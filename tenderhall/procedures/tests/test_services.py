@@ -76,6 +76,22 @@ def test_a_project_needs_a_known_region_and_approved_entities():
     assert set(raised.value.details["fields"]) == {"region_code", "budget"}
 
 
+def test_a_region_code_typed_in_full_width_is_stored_and_coded_in_ascii():
+    parties = make_parties()
+    project = services.project_register(
+        actor=parties.agency_user,
+        name="某道路改造工程",
+        sector="works",
+        region_code=" ４２０１００ ",
+        tenderee_id=parties.tenderee.pk,
+        agency_id=parties.agency.pk,
+        budget=Decimal(1000000),
+        now=PUBLISH_AT,
+    )
+    assert project.region_code == "420100"
+    assert project.code[1:7] == "420100"
+
+
 def test_the_procedure_type_must_belong_to_the_projects_track():
     parties = make_parties()
     project = make_project(parties, sector="works")
