@@ -109,11 +109,14 @@ def headers_of(scene: Scene) -> dict[str, str]:
     }
 
 
-def test_an_envelope_body_is_stored_as_it_arrives_without_a_spooled_copy(tmp_path, monkeypatch, spooled):
-    # given: an envelope larger than several pieces (its ciphertext spans the middle)
+@pytest.mark.parametrize("payload", [1000, 600 * 1024])  # whole in its kept ends; over several pieces
+def test_an_envelope_body_is_stored_as_it_arrives_without_a_spooled_copy(
+    tmp_path, monkeypatch, spooled, payload
+):
+    # given
     scene = make_scene(tmp_path)
     monkeypatch.setattr(clock, "now", lambda: scene.during)
-    envelope = seal(scene.bidder, tmp_path, payload=b"x" * (600 * 1024))
+    envelope = seal(scene.bidder, tmp_path, payload=b"x" * payload)
     # when
     status, body = asgi_post(envelope_path(scene), envelope, headers_of(scene))
     # then: taken, stored as sent, and Django never spooled it
