@@ -6,6 +6,10 @@ recipients, the algorithms, the GCM tag), so the check (``envelope_inspect``) ru
 ciphertext cut to a few bytes (``_shortened``); an envelope that is not such plain DER (BER from ``openssl
 cms -encrypt -stream``, say) is read back and checked whole instead.
 
+Under `tenderhall serve` an envelope sent as the request body does not wait for Django to spool it: the
+server hands it piece by piece to an ``EnvelopeArrival`` (tenderhall.core.asgi), which writes it to its
+unnamed file as it comes; the view then hashes that file through a memory map and checks it the same way.
+
 On a local disk (``FileSystemStorage``, Linux) the envelope is written to an unnamed file (``O_TMPFILE``) in
 its final directory and linked under its name only once it is whole and has passed the check: a refused
 envelope never appears in storage, and a server killed mid-write leaves nothing. Elsewhere
@@ -192,10 +196,10 @@ class EnvelopeArrival:
     file in its final directory: no spooled copy of the body.
 
     The server's event loop receives every upload, so it only writes and counts here; the SHA-256 and the
-    check run in the view's thread (``envelope_received``), which reads the file back from the page cache,
-    in parallel with the loop receiving the others. It is also the request's body stream (Django closes it
-    when the response is done). ``envelope_received`` checks it and names the file; if nothing does,
-    closing it leaves nothing behind. A body past ``MAX_ENVELOPE_BYTES`` is no longer written once it
+    check run in the view's thread (``envelope_received``), which maps the file and hashes the page cache in
+    place, in parallel with the loop receiving the others. It is also the request's body stream (Django
+    closes it when the response is done). ``envelope_received`` checks it and names the file; if nothing
+    does, closing it leaves nothing behind. A body past ``MAX_ENVELOPE_BYTES`` is no longer written once it
     passes the limit, and refused when checked.
     """
 
@@ -255,12 +259,11 @@ def envelope_received(
     """Stream the upload to storage with its SHA-256 computed in the same pass and check it as an envelope
     (``envelope_inspect``, which refuses anything else); the file is removed unless the caller's block
     completes. An upload over ``max_size`` is refused as the piece that passes it is read
-    (``EnvelopeTooLarge``). An ``EnvelopeArrival`` is already stored and tallied: it is checked and named."""
+    (``EnvelopeTooLarge``). An ``EnvelopeArrival`` is already stored: it is hashed, checked and named."""
     if isinstance(upload, EnvelopeArrival):
         name, limit = upload.name, min(max_size, upload.max_size)
         if upload.size > limit:
             raise _too_large(limit)
-        upload.file.flush()
         tally = _tally_of_file(upload.file, max_size=limit)
         info = _inspect_shortened(tally, max_size=max_size) or envelope_inspect(
             _whole_from_ends(tally) or _read_whole(upload.file), max_size=max_size
