@@ -420,7 +420,7 @@ def bid_withdraw(*, actor: User, bid: Bid, now: datetime) -> Bid:
     marked withdrawn."""
     with transaction.atomic():
         tender = Tender.objects.select_for_update().only("status", "bid_deadline").get(pk=bid.lot.tender_id)
-        bid = Bid.objects.select_for_update().select_related("lot", "replaces").get(pk=bid.pk)
+        bid = Bid.objects.select_for_update(of=("self",)).select_related("lot", "replaces").get(pk=bid.pk)
         _open_for_bids(tender, now)
         if bid.status != BidStatus.SUBMITTED:
             raise Conflict(gettext("This bid is already %(status)s.") % {"status": bid.status})
