@@ -525,19 +525,21 @@ def _signed_token(
     key = signer.private_key
     algorithm = "sha256_ecdsa" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsassa_pkcs1v15"
     parts = _token_parts(signer.certificate, signer.chain, algorithm)
-    attributes = sorted(  # a DER SET OF, in the order of the encodings
-        (
-            parts.content_type_attribute,
-            der_encode(_SEQUENCE, _SIGNING_TIME_TYPE + der_encode(_SET, _signing_time(gen_time).dump())),
-            der_encode(
-                _SEQUENCE,
-                _MESSAGE_DIGEST_TYPE
-                + der_encode(_SET, der_encode(_OCTET_STRING, hashlib.sha256(content).digest())),
-            ),
-            parts.signing_certificate_attribute,
+    attributes = b"".join(
+        sorted(  # a DER SET OF, in the order of the encodings
+            (
+                parts.content_type_attribute,
+                der_encode(_SEQUENCE, _SIGNING_TIME_TYPE + der_encode(_SET, _signing_time(gen_time).dump())),
+                der_encode(
+                    _SEQUENCE,
+                    _MESSAGE_DIGEST_TYPE
+                    + der_encode(_SET, der_encode(_OCTET_STRING, hashlib.sha256(content).digest())),
+                ),
+                parts.signing_certificate_attribute,
+            )
         )
     )
-    to_sign = der_encode(_SET, b"".join(attributes))  # what RFC 5652 §5.4 says is signed
+    to_sign = der_encode(_SET, attributes)  # what RFC 5652 §5.4 says is signed
     if isinstance(key, ec.EllipticCurvePrivateKey):
         signature = key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
     else:
@@ -547,7 +549,7 @@ def _signed_token(
         _VERSION_1
         + parts.signer_identifier
         + _SHA256_ALGORITHM
-        + der_encode(_CONTEXT_0, to_sign[_header_length(to_sign) :])  # [0] IMPLICIT, the same contents
+        + der_encode(_CONTEXT_0, attributes)  # signedAttrs: [0] IMPLICIT, the contents of what was signed
         + parts.signature_algorithm
         + der_encode(_OCTET_STRING, signature),
     )
@@ -560,11 +562,6 @@ def _signed_token(
         + der_encode(_SET, signer_info),
     )
     return der_encode(_SEQUENCE, _SIGNED_DATA_TYPE + der_encode(_CONTEXT_0, signed_data))
-
-
-def _header_length(element: bytes) -> int:
-    """The length of a DER element's tag and length octets (a one-byte tag)."""
-    return 2 if element[1] < 0x80 else 2 + (element[1] & 0x7F)
 
 
 class _Refused(Exception):  # internal: turned into a rejection response, never raised out
