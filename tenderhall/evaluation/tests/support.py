@@ -287,3 +287,15 @@ def counts() -> dict[str, int]:
     state["submitted"] = models.Member.objects.filter(submitted_at__isnull=False).count()
     state["tenders"] = hash(tuple(Tender.objects.order_by("pk").values_list("pk", "status")))
     return state
+
+
+def concluded(
+    scene: Scene, scores: dict[int, dict[str, list[str]]], prices: tuple[str, ...] = ("100", "120", "150")
+) -> Committee:
+    """The lot set up with ``prices``, its committee drawn and declared, ``scores`` given, and concluded."""
+    set_up(scene, prices=prices)
+    committee = drawn_committee(scene)
+    declare_all(scene, committee)
+    score_all(scene, committee, scores)
+    workspace.evaluation_conclude(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
+    return committee

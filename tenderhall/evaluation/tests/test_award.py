@@ -19,6 +19,7 @@ from tenderhall.evaluation.models import BondRefund, Committee, EvaluatedBid, Ev
 from tenderhall.evaluation.tests.support import (
     EVALUATION_AT,
     Scene,
+    concluded,
     counts,
     declare_all,
     drawn_committee,
@@ -37,21 +38,11 @@ from tenderhall.procedures.models import Notice, Notification, Tender
 pytestmark = pytest.mark.django_db
 
 
-def concluded(scene: Scene) -> Committee:
-    set_up(scene)
-    committee = drawn_committee(scene)
-    declare_all(scene, committee)
-    score_all(
-        scene,
-        committee,
-        {
-            0: {"tech": ["30"] * 5, "biz": ["10"] * 5},
-            1: {"tech": ["45"] * 5, "biz": ["20"] * 5},
-            2: {"tech": ["40"] * 5, "biz": ["15"] * 5},
-        },
-    )
-    workspace.evaluation_conclude(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
-    return committee
+SCORES = {
+    0: {"tech": ["30"] * 5, "biz": ["10"] * 5},
+    1: {"tech": ["45"] * 5, "biz": ["20"] * 5},
+    2: {"tech": ["40"] * 5, "biz": ["15"] * 5},
+}
 
 
 def signed_report(scene: Scene, committee: Committee) -> Report:
@@ -69,7 +60,7 @@ def signed_report(scene: Scene, committee: Committee) -> Report:
 
 def test_the_report_is_a_pdf_signed_by_every_member_and_its_hash_is_logged_after_the_last_signature():
     scene = make_scene(experts=5)
-    committee = concluded(scene)
+    committee = concluded(scene, SCORES)
     report = reports.report_generate(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
     pdf = report.file.open("rb").read()
     assert pdf.startswith(b"%PDF-")
@@ -121,7 +112,7 @@ def Leaf_index(event_type: str) -> int:  # reads as the leaf's name
 def test_publicity_award_contract_and_refunds():
     # given a signed report
     scene = make_scene(experts=5)
-    committee = concluded(scene)
+    committee = concluded(scene, SCORES)
     signed_report(scene, committee)
     first, second, third = EvaluatedBid.objects.filter(evaluation=scene.ev).order_by("bid_id")
     # when the agency publishes the candidates
@@ -214,7 +205,7 @@ def test_publicity_award_contract_and_refunds():
 
 def test_candidates_wait_for_the_signed_report():
     scene = make_scene(experts=5)
-    concluded(scene)
+    concluded(scene, SCORES)
     with pytest.raises(award.AwardState, match="signed"):
         award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
     assert Tender.objects.get(pk=scene.tender.pk).status == TenderStatus.EVALUATION
@@ -265,7 +256,7 @@ BAD_CONTRACTS: list[tuple[dict[str, Any], str]] = [
 def test_a_contract_with_bad_figures_is_refused_before_anything_is_written():
     # given an awarded lot
     scene = make_scene(experts=5)
-    committee = concluded(scene)
+    committee = concluded(scene, SCORES)
     signed_report(scene, committee)
     publicity = award.candidates_publish(actor=scene.agency, tender_id=scene.tender.pk, now=EVALUATION_AT)
     after = publicity.ends_at + timedelta(hours=1)
@@ -293,7 +284,7 @@ def test_a_report_whose_transaction_fails_leaves_no_pdf_behind(
 ):
     # given a concluded committee
     scene = make_scene(experts=5)
-    concluded(scene)
+    concluded(scene, SCORES)
     files = Path(settings.TENDERHALL_DATA_DIR) / "files" / "evaluation-reports"
 
     def fail(*args: Any, **kwargs: Any) -> None:

@@ -12,18 +12,18 @@ import pytest
 
 from tenderhall.core.errors import NotFound
 from tenderhall.core.models import AuditEntry
-from tenderhall.evaluation import award, committees, draw, reports, selectors, ties, workspace
+from tenderhall.evaluation import award, committees, draw, reports, selectors, ties
 from tenderhall.evaluation.models import Committee, EvaluatedBid, Evaluation, TieDraw
 from tenderhall.evaluation.tests.support import (
     EVALUATION_AT,
     Scene,
+    concluded,
     counts,
     declare_all,
     drawn_committee,
     leaf_problems,
     leaves,
     make_scene,
-    score_all,
     seated,
     set_up,
     signer_for,
@@ -35,15 +35,6 @@ from tenderhall.procedures.choices import TenderStatus
 pytestmark = pytest.mark.django_db
 
 EQUAL = {i: {"tech": ["40"] * 5, "biz": ["10"] * 5} for i in range(3)}
-
-
-def concluded(scene: Scene, prices: tuple[str, ...]) -> Committee:
-    set_up(scene, prices=prices)
-    committee = drawn_committee(scene)
-    declare_all(scene, committee)
-    score_all(scene, committee, EQUAL)
-    workspace.evaluation_conclude(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
-    return committee
 
 
 def bids(scene: Scene) -> list[EvaluatedBid]:
@@ -78,7 +69,7 @@ def test_the_seed_is_committed_at_the_set_up_before_the_committee_and_any_score(
 def test_a_tie_for_the_first_place_is_drawn_from_the_seed_and_decides_the_award_order():
     # given two bids with the same price and the same scores: tied for the first place (并列第一)
     scene = make_scene(experts=5)
-    committee = concluded(scene, ("100", "100", "150"))
+    committee = concluded(scene, EQUAL, ("100", "100", "150"))
     first, second, third = bids(scene)
     evaluation = Evaluation.objects.get(pk=scene.ev.pk)
     assert [(e["rank"], e["tied"]) for e in (evaluation.results or {})["ranking"]] == [
@@ -156,7 +147,7 @@ def test_a_tie_for_the_first_place_is_drawn_from_the_seed_and_decides_the_award_
 def test_without_a_tie_for_the_first_place_the_seed_is_revealed_unused_at_the_conclusion():
     # given bids 2 and 3 tied for the second place only (equal scores, equal prices)
     scene = make_scene(experts=5)
-    concluded(scene, ("100", "120", "120"))
+    concluded(scene, EQUAL, ("100", "120", "120"))
     ranking = (Evaluation.objects.get(pk=scene.ev.pk).results or {})["ranking"]
     assert [(e["rank"], e["tied"]) for e in ranking] == [(1, False), (2, True), (2, True)]
     # then nothing waits for a draw: the seed is revealed, the tie for the second place stays 并列
@@ -178,7 +169,7 @@ def test_without_a_tie_for_the_first_place_the_seed_is_revealed_unused_at_the_co
 
 def test_only_the_tenders_managers_draw_and_a_refusal_changes_nothing():
     scene = make_scene(experts=5)
-    concluded(scene, ("100", "100", "150"))
+    concluded(scene, EQUAL, ("100", "100", "150"))
     before = counts()
     for someone in (scene.tenderee, scene.world.bidder, scene.world.regulator):
         with pytest.raises(NotFound):
@@ -225,7 +216,7 @@ def test_a_terminated_tender_reveals_a_committee_seed_committed_but_never_drawn(
 
 def test_a_terminated_tender_reveals_an_undrawn_tie_seed_and_the_tie_can_no_longer_be_drawn():
     scene = make_scene(experts=5)
-    concluded(scene, ("100", "100", "150"))
+    concluded(scene, EQUAL, ("100", "100", "150"))
     procedures.tender_cancel(actor=scene.agency, tender_id=scene.tender.pk, reason="终止", now=EVALUATION_AT)
     assert scene.tender.__class__.objects.get(pk=scene.tender.pk).status == TenderStatus.CANCELLED
     tie = TieDraw.objects.get(evaluation=scene.ev)
@@ -239,7 +230,7 @@ def test_a_terminated_tender_reveals_an_undrawn_tie_seed_and_the_tie_can_no_long
 
 def test_a_drawn_order_changed_in_the_database_is_found_by_the_ledger_check():
     scene = make_scene(experts=5)
-    concluded(scene, ("100", "100", "150"))
+    concluded(scene, EQUAL, ("100", "100", "150"))
     tie = ties.tie_draw(actor=scene.agency, evaluation_id=scene.ev.pk, now=EVALUATION_AT)
     TieDraw.objects.filter(pk=tie.pk).update(order=list(reversed(tie.order)))
     assert leaf_problems() == [
