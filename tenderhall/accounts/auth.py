@@ -6,12 +6,14 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as _NinjaSessionAuth
 
 from tenderhall.accounts import clients, services
 from tenderhall.accounts.models import User
 from tenderhall.core import clock
+from tenderhall.core.errors import DomainError
 from tenderhall.core.middleware import client_address
 
 
@@ -42,8 +44,30 @@ class TokenAuth(HttpBearer):
         return user
 
 
+class CsrfFailed(DomainError):
+    code = "csrf_failed"
+    status = 403
+
+
 class SessionAuth(_NinjaSessionAuth):
-    """The signed-in browser session; unsafe methods need the CSRF token. Two-factor must be complete."""
+    """The signed-in browser session; unsafe methods need the CSRF token. Two-factor must be complete.
+
+    Only a signed-in session is held to the CSRF check: a request with neither a session nor a token is
+    answered "not authenticated" (401), not "CSRF check failed", which told a client without credentials to
+    fix the wrong thing."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not request.user.is_authenticated:
+            return None
+        try:
+            return super().__call__(request)
+        except HttpError as error:  # ninja's own CSRF refusal, said so that a person can act on it
+            raise CsrfFailed(
+                gettext(
+                    "This request comes from a signed-in session but lacks its CSRF token: send the page's "
+                    "token (its csrf-token meta tag) in the X-CSRFToken header, or use an API token instead."
+                )
+            ) from error
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = request.user

@@ -125,7 +125,16 @@ def test_session_api_calls_need_the_csrf_token_for_writes():
     response = client.post(
         "/api/v1/accounts/tokens", {"name": "x", "scopes": ["profile:read"]}, content_type="application/json"
     )
-    assert response.status_code == 403
+    assert (response.status_code, response.json()["code"]) == (403, "csrf_failed")
+    assert "X-CSRFToken" in response.json()["message"]
+    assert not ApiToken.objects.exists()
+
+
+def test_a_write_with_neither_a_session_nor_a_token_is_not_authenticated_rather_than_a_csrf_failure():
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/v1/accounts/tokens", {"name": "x", "scopes": ["profile:read"]}, content_type="application/json"
+    )
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
     assert not ApiToken.objects.exists()
 
 

@@ -151,7 +151,7 @@ def test_other_requests_are_handled_by_django_as_before(tmp_path, monkeypatch, s
     ("case", "status", "code"),
     [
         ("not an envelope", 422, "envelope_refused"),
-        ("no credentials", 403, "http_error"),  # the session path asks for its CSRF token
+        ("no credentials", 401, "not_authenticated"),
         ("wrong type", 415, "unsupported_media_type"),
         ("too large", 413, "envelope_too_large"),
     ],
