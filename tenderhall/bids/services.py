@@ -30,7 +30,7 @@ from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.envelope import envelope_require_recipients
 from tenderhall.bids.models import Bid
 from tenderhall.bids.uploads import MAX_ENVELOPE_BYTES, EnvelopeBody, ReceivedEnvelope, envelope_received
-from tenderhall.core.audit import AuditContext, audit_context, audit_record, current_context
+from tenderhall.core.audit import AuditContext, AuditRecord, audit_record, audit_record_batch, current_context
 from tenderhall.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from tenderhall.core.hooks import sealing_recipients
 from tenderhall.core.receipts import receipt_build, receipt_sign
@@ -296,9 +296,11 @@ def _commit_batch(batch: list[_Pending]) -> None:
 
 
 def _commit(batch: list[_Pending]) -> None:
-    """The rows of each accepted envelope, under the locks of their tenders (taken in one order), each bid in
-    a savepoint of its own so that a refusal (bidding closed meanwhile) leaves the others. Results go on the
-    pendings: a bid, or the error to raise in its own request."""
+    """The rows of each accepted envelope, under the locks of their tenders (taken in one order): a bid that
+    arrived after its tender closed is refused alone (its error on its pending, raised in its own request),
+    the others are written together — a fixed number of statements however many bids (``_bids_write``), one
+    ledger insert, one audit insert. Results go on the pendings: a bid, or the error to raise. A statement
+    that fails fails the whole transaction; ``_commit_batch`` then tries each bid alone."""
     try:
         with transaction.atomic():
             tender_ids = sorted({pending.submission.lot.tender_id for pending in batch})
@@ -309,54 +311,82 @@ def _commit(batch: list[_Pending]) -> None:
                 .filter(pk__in=tender_ids)
                 .order_by("pk")
             }
-            written = []
+            on_time = []
             for pending in batch:
                 try:
-                    with transaction.atomic():
-                        _open_for_bids(tenders[pending.submission.lot.tender_id], pending.now)
-                        pending.bid = _bid_write(pending)
-                    written.append(pending)
-                except Exception as error:  # raised in its own request, not in the others'
+                    _open_for_bids(tenders[pending.submission.lot.tender_id], pending.now)
+                except BiddingClosed as error:
                     pending.bid, pending.error = None, error
-            if written:
-                ledger_append_batch(events=[_ledger_event(pending) for pending in written])
-            for pending in written:
-                _audit(pending)
+                else:
+                    on_time.append(pending)
+            for wave in _waves(on_time):
+                _bids_write(wave)
+            if on_time:
+                ledger_append_batch(events=[_ledger_event(pending) for pending in on_time])
+                _audit(on_time)
     except BaseException as error:  # nothing of the batch was committed
         for pending in batch:
             pending.bid, pending.error = None, error
         raise
 
 
-def _bid_write(pending: _Pending) -> Bid:
-    submission, envelope, now = pending.submission, pending.envelope, pending.now
-    lot = submission.lot
-    previous = (
-        Bid.objects.select_for_update()
-        .only("token")
-        .filter(lot=lot, entity_id=submission.entity_id, status=BidStatus.SUBMITTED)
-        .first()
-    )
-    if previous is not None:
-        Bid.objects.filter(pk=previous.pk).update(status=BidStatus.SUPERSEDED, ended_at=now)
-    token = uuid.uuid4()
-    return Bid.objects.create(
-        token=token,
-        lot=lot,
-        entity_id=submission.entity_id,
-        submitted_by=submission.actor,
-        envelope=envelope.name,
-        size=envelope.size,
-        sha256=envelope.sha256,
-        content_encryption=envelope.info.content_encryption,
-        submitted_at=now,
-        replaces=previous,
-        bond_amount=submission.bond_amount,
-        bond_payer_account=submission.bond_payer_account,
-        bond_guarantee_reference=submission.bond_guarantee_reference,
-        receipt=_receipt(token, submission, envelope, now, replaces=previous.token if previous else None),
-        timestamp_token=pending.timestamp_token,
-    )
+def _waves(batch: list[_Pending]) -> list[list[_Pending]]:
+    """The batch in waves in which each lot and entity appears once, in order of arrival: a bidder's second
+    upload in one batch replaces its first, so it is written after it."""
+    waves: list[list[_Pending]] = []
+    seen: dict[tuple[int, int], int] = {}
+    for pending in batch:
+        key = (pending.submission.lot.pk, pending.submission.entity_id)
+        seen[key] = seen.get(key, -1) + 1
+        if seen[key] == len(waves):
+            waves.append([])
+        waves[seen[key]].append(pending)
+    return waves
+
+
+def _bids_write(wave: list[_Pending]) -> None:
+    """The bids of a wave (one per lot and entity), each replacing the entity's active bid for the lot if
+    there is one: one read of those, one update per replacement, one insert."""
+    previous = {
+        (bid.lot_id, bid.entity_id): bid
+        for bid in Bid.objects.select_for_update()
+        .only("token", "lot_id", "entity_id")
+        .filter(
+            lot_id__in={pending.submission.lot.pk for pending in wave},
+            entity_id__in={pending.submission.entity_id for pending in wave},
+            status=BidStatus.SUBMITTED,
+        )
+    }
+    bids = []
+    for pending in wave:
+        submission, envelope, now = pending.submission, pending.envelope, pending.now
+        replaced = previous.get((submission.lot.pk, submission.entity_id))
+        if replaced is not None:
+            Bid.objects.filter(pk=replaced.pk).update(status=BidStatus.SUPERSEDED, ended_at=now)
+        token = uuid.uuid4()
+        bids.append(
+            Bid(
+                token=token,
+                lot=submission.lot,
+                entity_id=submission.entity_id,
+                submitted_by=submission.actor,
+                envelope=envelope.name,
+                size=envelope.size,
+                sha256=envelope.sha256,
+                content_encryption=envelope.info.content_encryption,
+                submitted_at=now,
+                replaces=replaced,
+                bond_amount=submission.bond_amount,
+                bond_payer_account=submission.bond_payer_account,
+                bond_guarantee_reference=submission.bond_guarantee_reference,
+                receipt=_receipt(
+                    token, submission, envelope, now, replaces=replaced.token if replaced else None
+                ),
+                timestamp_token=pending.timestamp_token,
+            )
+        )
+    for pending, bid in zip(wave, Bid.objects.bulk_create(bids), strict=True):
+        pending.bid = bid
 
 
 def _event_type(bid: Bid) -> str:
@@ -376,18 +406,23 @@ def _ledger_event(pending: _Pending) -> LedgerEvent:
     )
 
 
-def _audit(pending: _Pending) -> None:
-    bid = pending.bid
-    assert bid is not None  # written
-    with audit_context(remote_addr=pending.context.remote_addr, channel=pending.context.channel):
-        audit_record(
-            actor=pending.submission.actor,
-            action=_event_type(bid),
-            subject_type="bid",
-            subject_id=bid.pk,
-            at=pending.now,
-            changes={"lot": [None, bid.lot.code], "sha256": [None, bid.sha256], "size": [None, bid.size]},
+def _audit(written: list[_Pending]) -> None:
+    records = []
+    for pending in written:
+        bid = pending.bid
+        assert bid is not None  # written
+        records.append(
+            AuditRecord(
+                actor=pending.submission.actor,
+                action=_event_type(bid),
+                subject_type="bid",
+                subject_id=bid.pk,
+                at=pending.now,
+                changes={"lot": [None, bid.lot.code], "sha256": [None, bid.sha256], "size": [None, bid.size]},
+                context=pending.context,
+            )
         )
+    audit_record_batch(records)
 
 
 def _receipt(

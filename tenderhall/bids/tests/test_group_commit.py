@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from tenderhall.bids import services, uploads
+from tenderhall.bids.choices import BidStatus
 from tenderhall.bids.models import Bid
 from tenderhall.bids.services import BiddingClosed
 from tenderhall.bids.tests.test_services import make_bidder, make_scene, seal, stored_files
 from tenderhall.core.audit import current_context
+from tenderhall.core.models import AuditEntry
 from tenderhall.core.tests.concurrency import postgresql_only
 from tenderhall.ledger.models import Leaf
 from tenderhall.registry.tests.factories import make_operator
@@ -115,10 +118,10 @@ def test_a_bid_whose_audit_entry_fails_fails_alone_and_the_others_commit(tmp_pat
     ]
     audit = services._audit
 
-    def failing_for_the_other(pending: services._Pending) -> None:
-        if pending.submission.entity_id == other.entity.pk:
+    def failing_for_the_other(written: list[services._Pending]) -> None:
+        if any(pending.submission.entity_id == other.entity.pk for pending in written):
             raise RuntimeError("audit store refused the entry")
-        audit(pending)
+        audit(written)
 
     monkeypatch.setattr(services, "_audit", failing_for_the_other)
     # when
@@ -129,6 +132,65 @@ def test_a_bid_whose_audit_entry_fails_fails_alone_and_the_others_commit(tmp_pat
     assert first.bid is not None
     assert list(Bid.objects.values_list("entity_id", flat=True)) == [scene.bidder.entity.pk]
     assert Leaf.objects.filter(event_type="bids:bid:submitted").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_batch_takes_as_many_statements_for_three_bids_as_for_one(tmp_path):
+    # given: one bid, then three bids of other bidders, on their way to the rows
+    scene = make_scene(tmp_path)
+    operator = make_operator()
+    bidders = [scene.bidder] + [make_bidder(operator, _directory(tmp_path, f"b{n}")) for n in range(3)]
+    assert scene.tender.bid_deadline is not None
+    on_time = scene.tender.bid_deadline - timedelta(seconds=1)
+    pendings = [
+        _accepted(scene, bidder, seal(bidder, _directory(tmp_path, f"s{n}")), arrived=on_time)
+        for n, bidder in enumerate(bidders)
+    ]
+    # when
+    with CaptureQueriesContext(connection) as one:
+        services._commit(pendings[:1])
+    with CaptureQueriesContext(connection) as three:
+        services._commit(pendings[1:])
+    # then: the same statements; every bid written with its leaf and its audit entry
+    assert len(three.captured_queries) == len(one.captured_queries)
+    assert all(p.error is None and p.bid is not None for p in pendings)
+    assert Leaf.objects.filter(event_type="bids:bid:submitted").count() == 4
+    assert AuditEntry.objects.filter(action="bids:bid:submitted", subject_type="bid").count() == 4
+
+
+@pytest.mark.django_db
+def test_a_bidders_second_upload_in_the_same_batch_replaces_its_first(tmp_path):
+    # given: an earlier bid of the bidder, then two more uploads of it in one batch, a second apart
+    scene = make_scene(tmp_path)
+    assert scene.tender.bid_deadline is not None
+    at = scene.tender.bid_deadline - timedelta(minutes=1)
+    services._commit([_accepted(scene, scene.bidder, seal(scene.bidder, tmp_path), arrived=at)])
+    earlier = Bid.objects.get()
+    batch = [
+        _accepted(scene, scene.bidder, seal(scene.bidder, tmp_path), arrived=at + timedelta(seconds=n))
+        for n in (1, 2)
+    ]
+    # when
+    services._commit(batch)
+    # then: a chain earlier <- first <- second, each ended when the next arrived; one active bid
+    first, second = (p.bid for p in batch)
+    assert first is not None
+    assert second is not None
+    rows = {bid.pk: bid for bid in Bid.objects.all()}
+    assert [(rows[b.pk].status, rows[b.pk].ended_at) for b in (earlier, first, second)] == [
+        (BidStatus.SUPERSEDED, at + timedelta(seconds=1)),
+        (BidStatus.SUPERSEDED, at + timedelta(seconds=2)),
+        (BidStatus.SUBMITTED, None),
+    ]
+    assert (rows[first.pk].replaces_id, rows[second.pk].replaces_id) == (earlier.pk, first.pk)
+    assert (first.receipt or {})["replaces"] == str(earlier.token)
+    assert (second.receipt or {})["replaces"] == str(first.token)
+    leaves = Leaf.objects.filter(event_type__startswith="bids:").order_by("index")
+    assert [leaf.event_type for leaf in leaves] == [
+        "bids:bid:submitted",
+        "bids:bid:replaced",
+        "bids:bid:replaced",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
