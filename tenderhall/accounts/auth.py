@@ -26,10 +26,16 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> User:
         now = clock.now()
-        user, scopes = services.token_authenticate(token=token, now=now)
+        record = services.token_usable_record(token=token, now=now)
+        user, scopes = record.user, frozenset(record.scopes)
         # A client system's key: refused off its whitelist or over its rate limit; logged either way
         # (clients.client_admit; the access log is written by client_middleware once the answer is known).
-        admission = clients.client_admit(token=token, remote_addr=client_address(request), now=now)
+        # A personal token is not a client's: no second read of it.
+        admission = (
+            clients.client_admit(token=token, remote_addr=client_address(request), now=now)
+            if record.client_id is not None
+            else None
+        )
         if admission is not None:
             request.api_client_admission = admission  # type: ignore[attr-defined]  # read by the access log
             if admission.refusal is not None:

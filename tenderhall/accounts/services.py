@@ -417,6 +417,13 @@ def token_revoke(*, user: User, token_id: int, now: datetime) -> ApiToken:
 
 def token_authenticate(*, token: str, now: datetime) -> tuple[User, frozenset[str]]:
     """The user and scopes a bearer token stands for; a refusal never says which part was wrong."""
+    record = token_usable_record(token=token, now=now)
+    return record.user, frozenset(record.scopes)
+
+
+def token_usable_record(*, token: str, now: datetime) -> ApiToken:
+    """The usable token a bearer token is, with its user (``token_authenticate``); its ``client_id`` says
+    whether it is a client system's key."""
     refused = LoginRefused(gettext("The API token is invalid, expired or revoked."))
     parsed = rules.token_parse(token)
     if parsed is None:
@@ -431,7 +438,7 @@ def token_authenticate(*, token: str, now: datetime) -> tuple[User, frozenset[st
         raise refused
     if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=record.pk).update(last_used_at=now)
-    return record.user, frozenset(record.scopes)
+    return record
 
 
 def certificate_validate(*, data: bytes, usage: str, now: datetime) -> CertificateInfo:

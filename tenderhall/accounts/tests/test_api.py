@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tenderhall.accounts.choices import Role
 from tenderhall.accounts.models import ApiToken, User
@@ -98,6 +100,20 @@ def test_a_bad_token_gets_401_with_a_message_that_says_what_to_send():
     response = Client().get("/api/v1/accounts/me")
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_personal_token_is_read_once_per_request():
+    # given: a personal token (not a client system's key), already used this minute
+    user = make_user()
+    headers = bearer(user, "profile:read")
+    assert Client().get("/api/v1/accounts/me", headers=headers).status_code == 200
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        response = Client().get("/api/v1/accounts/me", headers=headers)
+    # then: one read of the token table, for authentication; the client-system admission does not read it
+    assert response.status_code == 200
+    table = ApiToken._meta.db_table
+    assert sum(table in query["sql"] for query in captured.captured_queries) == 1
 
 
 def test_the_token_secret_is_shown_once_and_stored_only_as_a_hash():
