@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from django.core.files.base import File
 from django.core.files.storage import default_storage
@@ -59,7 +61,7 @@ class RawSinkFile:
         self.file.close()
 
 
-def raw_sink_begin() -> RawSinkFile:
+def raw_sink_begin(scope: Mapping[str, Any]) -> RawSinkFile:  # a receiver factory: the scope is not needed
     return RawSinkFile()
 
 

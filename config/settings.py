@@ -91,7 +91,10 @@ ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
 # Views whose request body goes from the server straight to where it belongs, not spooled first
 # (tenderhall.core.asgi): URL name -> the factory of its receiver.
-TENDERHALL_BODY_RECEIVERS = {"api:bid_submit_envelope": "tenderhall.bids.uploads.envelope_arrival_begin"}
+TENDERHALL_BODY_RECEIVERS = {
+    "api:bid_submit_envelope": "tenderhall.bids.uploads.envelope_arrival_begin",
+    "api:bid_submit": "tenderhall.bids.uploads.form_arrival_begin",
+}
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

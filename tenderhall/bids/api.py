@@ -1,8 +1,9 @@
 """Bids API: submit a sealed envelope per lot, replace it, withdraw it, read your own.
 
 Two ways to upload the same thing: the envelope as the request body (``POST /lots/{id}/envelopes``, the
-bid's fields in the query string), which streams straight to storage, and a multipart form
-(``POST /lots/{id}/bids``), which browsers send. Both end in ``services.bid_submit``.
+bid's fields in the query string), and a multipart form (``POST /lots/{id}/bids``), which form-making tools
+send. Under `tenderhall serve` both stream straight to storage as they arrive (bids.uploads); both end in
+``services.bid_submit``.
 """
 
 from __future__ import annotations

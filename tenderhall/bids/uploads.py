@@ -9,6 +9,8 @@ cms -encrypt -stream``, say) is read back and checked whole instead.
 Under `tenderhall serve` an envelope sent as the request body does not wait for Django to spool it: the
 server hands it piece by piece to an ``EnvelopeArrival`` (tenderhall.core.asgi), which writes it to its
 unnamed file as it comes; the view then hashes that file through a memory map and checks it the same way.
+An envelope sent in a multipart form is received so too (``FormArrival``): the form is read as it arrives
+(tenderhall.core.multipart) and its file part written to an ``EnvelopeArrival``.
 
 On a local disk (``FileSystemStorage``, Linux) the envelope is written to an unnamed file (``O_TMPFILE``) in
 its final directory and linked under its name only once it is whole and has passed the check: a refused
@@ -29,23 +31,26 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext
 
 from tenderhall.bids.envelope import EnvelopeInfo, EnvelopeRefused, envelope_inspect
 from tenderhall.core.asgi import RECEIVED_BODY
 from tenderhall.core.der import CONTEXT_0_PRIMITIVE, Element, der_element, der_encode
 from tenderhall.core.errors import DomainError
+from tenderhall.core.multipart import FormFile, FormStream, form_boundary
 
 MAX_ENVELOPE_BYTES = 200 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -210,7 +215,7 @@ class EnvelopeArrival:
         self.size, self.max_size = 0, MAX_ENVELOPE_BYTES
 
     @classmethod
-    def begin(cls) -> EnvelopeArrival | None:
+    def begin(cls, scope: Mapping[str, Any] | None = None) -> EnvelopeArrival | None:  # a receiver factory
         """A new arrival, or None where storage is not a local disk with unnamed files (the body is then
         spooled by Django and streamed to storage as any other upload)."""
         name = _new_name()
@@ -220,7 +225,7 @@ class EnvelopeArrival:
             return None
         return cls(name, path, descriptor)
 
-    def write(self, piece: bytes) -> None:
+    def write(self, piece: bytes | bytearray | memoryview) -> None:
         self.size += len(piece)
         if self.size <= self.max_size:
             rest = memoryview(piece)
@@ -242,10 +247,79 @@ class EnvelopeArrival:
         self.file.close()
 
 
-envelope_arrival_begin = EnvelopeArrival.begin  # the receiver of config/settings.py TENDERHALL_BODY_RECEIVERS
+class FormArrival:
+    """A multipart form (the form route) received straight from the server: its text fields read as they
+    come (``core.multipart``), its one file part, the envelope, written to an ``EnvelopeArrival``; no spooled
+    copy of the body and no temporary upload file. The request's ``POST`` and ``FILES`` come from ``form``;
+    the raw body itself is not kept (reading it gives nothing)."""
 
-EnvelopeBody = IO[bytes] | EnvelopeArrival
-"""An envelope on its way in: a stream still to be read, or one already received (``EnvelopeArrival``)."""
+    FILE_FIELD = "envelope"
+
+    def __init__(self, boundary: bytes, arrival: EnvelopeArrival) -> None:
+        self.arrival = arrival
+        self.stream = FormStream(boundary, file_field=self.FILE_FIELD, file_write=arrival.write)
+
+    @classmethod
+    def begin(cls, scope: Mapping[str, Any]) -> FormArrival | None:
+        """A new arrival for a ``multipart/form-data`` body; None for any other (Django reads it as before)
+        or where storage cannot take an ``EnvelopeArrival``."""
+        content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
+        boundary = form_boundary(content_type.decode("latin-1"))
+        arrival = EnvelopeArrival.begin() if boundary is not None else None
+        return cls(boundary, arrival) if boundary is not None and arrival is not None else None
+
+    def write(self, piece: bytes) -> None:
+        self.stream.feed(piece)
+
+    def read(self, size: int = -1) -> bytes:  # the body is not kept
+        return b""
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return 0
+
+    def close(self) -> None:
+        self.arrival.close()
+
+    def form(self) -> tuple[QueryDict, MultiValueDict[str, UploadedFile[bytes]]]:
+        """The request's POST and FILES; a form that was cut short or that the stream refused is a 400."""
+        stream = self.stream
+        if not stream.complete:
+            raise FormRefused(
+                stream.problem
+                or gettext("The form ended before its closing boundary line: send the whole form again.")
+            )
+        post = QueryDict(mutable=True)
+        for name, value in stream.fields:
+            post.appendlist(name, value)
+        post._mutable = False
+        files: MultiValueDict[str, UploadedFile[bytes]] = MultiValueDict()
+        if stream.file is not None:
+            files.appendlist(stream.file.field, ArrivedFile(self.arrival, stream.file))
+        return post, files
+
+
+class FormRefused(DomainError):
+    code = "malformed_form"
+    status = 400
+
+
+class ArrivedFile(UploadedFile):  # type: ignore[type-arg]  # django-stubs: generic over its content
+    """The envelope of a form received by ``FormArrival``, as the view's upload: ``envelope_received`` takes
+    the ``EnvelopeArrival`` inside, already stored."""
+
+    def __init__(self, arrival: EnvelopeArrival, part: FormFile) -> None:
+        name = part.filename if Path(part.filename).name not in {"", ".", ".."} else "envelope.p7m"
+        super().__init__(arrival, name=name, content_type=part.content_type, size=part.size)  # type: ignore[arg-type]  # it reads like a file
+        self.arrival = arrival
+
+
+# the receivers of config/settings.py TENDERHALL_BODY_RECEIVERS
+envelope_arrival_begin = EnvelopeArrival.begin
+form_arrival_begin = FormArrival.begin
+
+EnvelopeBody = IO[bytes] | EnvelopeArrival | ArrivedFile
+"""An envelope on its way in: a stream still to be read, or one already received (``EnvelopeArrival``, or
+the envelope of a form received so, ``ArrivedFile``)."""
 
 
 def _new_name() -> str:
@@ -259,7 +333,10 @@ def envelope_received(
     """Stream the upload to storage with its SHA-256 computed in the same pass and check it as an envelope
     (``envelope_inspect``, which refuses anything else); the file is removed unless the caller's block
     completes. An upload over ``max_size`` is refused as the piece that passes it is read
-    (``EnvelopeTooLarge``). An ``EnvelopeArrival`` is already stored: it is hashed, checked and named."""
+    (``EnvelopeTooLarge``). An ``EnvelopeArrival`` (or a form's ``ArrivedFile``) is already stored: it is
+    hashed, checked and named."""
+    if isinstance(upload, ArrivedFile):
+        upload = upload.arrival
     if isinstance(upload, EnvelopeArrival):
         name, limit = upload.name, min(max_size, upload.max_size)
         if upload.size > limit:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import RequestAborted
-from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
@@ -28,7 +28,11 @@ RECEIVED_BODY = "tenderhall.received_body"
 
 
 class BodyReceiver(Protocol):
-    """Where a request body goes as it arrives; afterwards the request's body stream (read, seek, close)."""
+    """Where a request body goes as it arrives; afterwards the request's body stream (read, seek, close).
+
+    A receiver that reads a form as it arrives also has ``form()``, which returns the request's ``POST`` and
+    ``FILES`` (a ``QueryDict`` and a ``MultiValueDict``) or raises what to answer instead (a 4xx); Django's
+    own form parser is then never run for that request (``ReceivingASGIRequest``)."""
 
     def write(self, piece: bytes, /) -> object: ...
 
@@ -39,14 +43,29 @@ class BodyReceiver(Protocol):
     def close(self) -> None: ...
 
 
-ReceiverFactory = Callable[[], BodyReceiver | None]
-"""Makes the receiver of one request's body; None lets Django spool it as usual (e.g. storage that cannot)."""
+ReceiverFactory = Callable[[Mapping[str, Any]], BodyReceiver | None]
+"""Makes the receiver of one request's body from its ASGI scope (the headers say, e.g., a form's boundary);
+None lets Django spool it as usual (e.g. storage that cannot, or a body of another type)."""
 
 _scope: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("tenderhall_asgi_scope")
 
 
+class ReceivingASGIRequest(ASGIRequest):
+    """Django's ASGI request, whose ``POST`` and ``FILES`` come from a receiver that read the form as it
+    arrived (``BodyReceiver.form``)."""
+
+    def _load_post_and_files(self) -> None:
+        form = getattr(self.scope.get(RECEIVED_BODY), "form", None)
+        if self.method != "POST" or form is None:
+            super()._load_post_and_files()
+            return
+        self._post, self._files = form()
+
+
 class ReceivingASGIHandler(ASGIHandler):
     """Django's ASGI handler with ``receivers``: URL name (``namespace:name``) → factory, for POST."""
+
+    request_class = ReceivingASGIRequest
 
     def __init__(self, receivers: Mapping[str, ReceiverFactory]) -> None:
         super().__init__()
@@ -62,7 +81,7 @@ class ReceivingASGIHandler(ASGIHandler):
     async def read_body(self, receive: Any) -> Any:
         scope = _scope.get(None)
         factory = self._factory(scope) if scope is not None else None
-        receiver = factory() if factory is not None else None
+        receiver = factory(scope) if factory is not None and scope is not None else None
         if receiver is None or scope is None:
             return await super().read_body(receive)
         try:

@@ -128,23 +128,87 @@ def test_an_envelope_body_is_stored_as_it_arrives_without_a_spooled_copy(
     assert spooled == []
 
 
-def test_other_requests_are_handled_by_django_as_before(tmp_path, monkeypatch, spooled):
-    # given: the same envelope as a multipart form, the other upload route
-    scene = make_scene(tmp_path)
-    monkeypatch.setattr(clock, "now", lambda: scene.during)
-    envelope = seal(scene.bidder, tmp_path)
-    form = {
+def form_path(scene: Scene) -> str:
+    return f"/api/v1/bids/lots/{scene.lot.pk}/bids"
+
+
+def form_of(scene: Scene, envelope: bytes, **extra: Any) -> bytes:
+    fields = {
         "entity_id": scene.bidder.entity.pk,
         "bond_amount": "150000",
         "bond_payer_account": "6222020200001234567",
+        **extra,
     }
-    body = encode_multipart(BOUNDARY, {**form, "envelope": SimpleUploadedFile("bid.p7m", envelope)})
-    headers = {**headers_of(scene), "Content-Type": MULTIPART_CONTENT}
+    return encode_multipart(BOUNDARY, {**fields, "envelope": SimpleUploadedFile("bid.p7m", envelope)})
+
+
+def form_headers_of(scene: Scene) -> dict[str, str]:
+    return {**headers_of(scene), "Content-Type": MULTIPART_CONTENT}
+
+
+@pytest.mark.parametrize("payload", [1000, 600 * 1024])
+def test_an_envelope_in_a_form_is_stored_as_it_arrives_without_a_spooled_copy(
+    tmp_path, monkeypatch, spooled, payload
+):
+    # given: the envelope as a multipart form, the browser's and curl -F's way
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr(clock, "now", lambda: scene.during)
+    envelope = seal(scene.bidder, tmp_path, payload=b"f" * payload)
     # when
-    status, answer = asgi_post(f"/api/v1/bids/lots/{scene.lot.pk}/bids", body, headers)
-    # then: Django spooled the body and parsed the form, as it always has
-    assert (status, answer["size"]) == (201, len(envelope)), answer
+    status, answer = asgi_post(form_path(scene), form_of(scene, envelope), form_headers_of(scene))
+    # then: the fields read, the envelope stored as sent, and Django neither spooled nor parsed the body
+    assert status == 201, answer
+    bid = Bid.objects.get()
+    assert (answer["size"], answer["sha256"]) == (len(envelope), hashlib.sha256(envelope).hexdigest())
+    assert (bid.bond_payer_account, bid.entity_id) == ("6222020200001234567", scene.bidder.entity.pk)
+    assert bid.envelope.read() == envelope
+    assert stored_files() == [Path(bid.envelope.path)]
+    assert spooled == []
+
+
+def test_a_body_that_is_no_form_goes_to_django_as_before(tmp_path, monkeypatch, spooled):
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr(clock, "now", lambda: scene.during)
+    headers = {**headers_of(scene), "Content-Type": "application/x-www-form-urlencoded"}
+    status, answer = asgi_post(form_path(scene), b"entity_id=1&bond_amount=150000", headers)
+    assert (status, answer["code"]) == (422, "invalid_input"), answer
     assert spooled == [1]
+    assert (Bid.objects.count(), stored_files()) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("cut short", (400, "malformed_form", "The form ended before its closing boundary line")),
+        ("two files", (400, "malformed_form", "The form may carry one file, its field named envelope.")),
+        ("no credentials", (401, "not_authenticated", "")),
+        ("bond refused", (422, "invalid_input", "bid bond")),
+        ("not an envelope", (422, "envelope_refused", "")),
+    ],
+)
+def test_a_refused_form_leaves_nothing_behind(tmp_path, monkeypatch, spooled, case, expected):
+    # given
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr(clock, "now", lambda: scene.during)
+    envelope, headers = seal(scene.bidder, tmp_path, payload=b"y" * (300 * 1024)), form_headers_of(scene)
+    body = form_of(scene, envelope)
+    if case == "cut short":
+        body = body[: len(body) // 2]
+    elif case == "two files":
+        body = form_of(scene, envelope, other=SimpleUploadedFile("other.p7m", envelope))
+    elif case == "no credentials":
+        del headers["Authorization"]
+    elif case == "bond refused":
+        body = form_of(scene, envelope, bond_amount="1")
+    else:
+        body = form_of(scene, b"plain text, not sealed " * 20_000)
+    # when
+    answer, result = asgi_post(form_path(scene), body, headers)
+    # then
+    status, code, message = expected
+    assert (answer, result["code"]) == (status, code), result
+    assert message in result["message"]
+    assert (Bid.objects.count(), stored_files(), spooled) == (0, [], [])
 
 
 @pytest.mark.parametrize(
@@ -176,7 +240,8 @@ def test_a_refused_body_leaves_nothing_behind(tmp_path, monkeypatch, case, statu
     assert (Bid.objects.count(), stored_files()) == (0, [])
 
 
-def test_a_client_gone_mid_body_leaves_nothing_and_the_file_is_closed(tmp_path, monkeypatch):
+@pytest.mark.parametrize("route", ["body", "form"])
+def test_a_client_gone_mid_body_leaves_nothing_and_the_file_is_closed(tmp_path, monkeypatch, route):
     # given: the arrivals made are kept to look at afterwards
     scene = make_scene(tmp_path)
     monkeypatch.setattr(clock, "now", lambda: scene.during)
@@ -184,20 +249,25 @@ def test_a_client_gone_mid_body_leaves_nothing_and_the_file_is_closed(tmp_path, 
     arrivals: list[uploads.EnvelopeArrival] = []
     begin = uploads.EnvelopeArrival.begin
 
-    def kept() -> uploads.EnvelopeArrival | None:
-        arrival = begin()
+    def kept(scope: Mapping[str, Any] | None = None) -> uploads.EnvelopeArrival | None:
+        arrival = begin(scope)
         if arrival is not None:
             arrivals.append(arrival)
         return arrival
 
     monkeypatch.setitem(application.receivers, "api:bid_submit_envelope", kept)
+    monkeypatch.setattr(uploads.EnvelopeArrival, "begin", kept)  # as the form's arrival makes its own
+    if route == "form":
+        path, body, headers = form_path(scene), form_of(scene, envelope), form_headers_of(scene)
+    else:
+        path, body, headers = envelope_path(scene), envelope, headers_of(scene)
     # when: the client goes after three pieces
-    status, _ = asgi_post(envelope_path(scene), envelope, headers_of(scene), disconnect_after=3)
+    status, _ = asgi_post(path, body, headers, disconnect_after=3)
     # then: no answer, no bid, no file, and the unnamed file's descriptor closed
     assert status == 0
     assert (Bid.objects.count(), stored_files()) == (0, [])
     assert [arrival.file.closed for arrival in arrivals] == [True]
-    assert arrivals[0].size == 3 * 64 * 1024
+    assert 0 < arrivals[0].size <= 3 * 64 * 1024
 
 
 def test_a_bond_refused_after_the_body_arrived_leaves_nothing(tmp_path, monkeypatch):
