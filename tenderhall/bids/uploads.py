@@ -30,6 +30,7 @@ import mmap
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.exceptions import RequestAborted
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import UploadedFile
@@ -213,6 +215,7 @@ class EnvelopeArrival:
         # unbuffered: each piece goes straight to the kernel; owned, closed by close()
         self.file = open(descriptor, "w+b", buffering=0)  # noqa: SIM115
         self.size, self.max_size = 0, MAX_ENVELOPE_BYTES
+        self._closing = threading.Lock()
 
     @classmethod
     def begin(cls, scope: Mapping[str, Any] | None = None) -> EnvelopeArrival | None:  # a receiver factory
@@ -244,7 +247,19 @@ class EnvelopeArrival:
         return self.file.seek(offset, whence)
 
     def close(self) -> None:
-        self.file.close()
+        with self._closing:
+            self.file.close()
+
+    def claimed(self) -> IO[bytes]:
+        """A file of the view's own on the arrival's unnamed file. Django closes the arrival when the
+        client goes away, even while the view still works on it in its thread; the view's own descriptor
+        keeps the file (and its number, which another upload could otherwise be given and have named in
+        this one's place). Raises ``RequestAborted`` if the client went away before."""
+        with self._closing:
+            if self.file.closed:
+                raise RequestAborted
+            descriptor = os.dup(self.file.fileno())
+        return os.fdopen(descriptor, "r+b", buffering=0)  # the caller closes it
 
 
 class FormArrival:
@@ -308,7 +323,9 @@ class ArrivedFile(UploadedFile):  # type: ignore[type-arg]  # django-stubs: gene
     the ``EnvelopeArrival`` inside, already stored."""
 
     def __init__(self, arrival: EnvelopeArrival, part: FormFile) -> None:
-        name = part.filename if Path(part.filename).name not in {"", ".", ".."} else "envelope.p7m"
+        # Django keeps os.path.basename of the name and refuses what that leaves empty ("x/", "..")
+        kept = os.path.basename(part.filename)  # noqa: PTH119  # Django's own rule ("x/" leaves ""), not Path's
+        name = part.filename if kept not in {"", ".", ".."} else "envelope.p7m"
         super().__init__(arrival, name=name, content_type=part.content_type, size=part.size)  # type: ignore[arg-type]  # it reads like a file
         self.arrival = arrival
 
@@ -341,11 +358,12 @@ def envelope_received(
         name, limit = upload.name, min(max_size, upload.max_size)
         if upload.size > limit:
             raise _too_large(limit)
-        tally = _tally_of_file(upload.file, max_size=limit)
-        info = _inspect_shortened(tally, max_size=max_size) or envelope_inspect(
-            _whole_from_ends(tally) or _read_whole(upload.file), max_size=max_size
-        )
-        _name_file(upload.file.fileno(), upload.path)
+        with upload.claimed() as file:
+            tally = _tally_of_file(file, max_size=limit)
+            info = _inspect_shortened(tally, max_size=max_size) or envelope_inspect(
+                _whole_from_ends(tally) or _read_whole(file), max_size=max_size
+            )
+            _name_file(file.fileno(), upload.path)
     else:
         tally = _Reader(upload, max_size=max_size)
         name = _new_name()

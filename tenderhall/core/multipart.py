@@ -36,7 +36,10 @@ class FormFile:
 
 def form_boundary(content_type: str) -> bytes | None:
     """The boundary of a ``multipart/form-data`` Content-Type, or None for any other type."""
-    kind, parameters = parse_header_parameters(content_type)
+    try:
+        kind, parameters = parse_header_parameters(content_type)
+    except ValueError:  # an RFC 2231 parameter in a charset Python does not know
+        return None
     boundary = parameters.get("boundary", "")
     if kind != "multipart/form-data" or not 1 <= len(boundary) <= 70 or not boundary.isascii():
         return None
@@ -62,6 +65,7 @@ class FormStream:
         self._seen = 0  # bytes of preamble, or of text fields so far
         self._part: tuple[str, str, str] = ("", "", "")  # name, filename, content type
         self._file_size = 0
+        self._scanned = 0  # how far a field or a part's headers were searched for their end already
 
     @property
     def complete(self) -> bool:
@@ -95,12 +99,15 @@ class FormStream:
         if self._state == _HEADERS:
             return self._headers()
         buffer = self._buffer
-        at = buffer.find(self._delimiter)
+        at = buffer.find(self._delimiter, self._scanned)
         if self._state == _FIELD:  # kept whole in the buffer until its end has come
             if at == -1:
+                # searched once: a field sent in many small pieces is not searched again from its start
+                self._scanned = max(0, len(buffer) - self._keep)
                 if self._seen + len(buffer) > FIELDS_MAX_BYTES:
                     self.problem = gettext("The form's text fields are longer than 64 KiB together.")
                 return False
+            self._scanned = 0
             self._field(bytes(buffer[:at]))
         else:  # the file written, the preamble or an empty file input passed over, up to a possible delimiter
             end = at if at != -1 else max(0, len(buffer) - self._keep)
@@ -122,31 +129,45 @@ class FormStream:
         return self.problem is None
 
     def _after_delimiter(self) -> bool:
-        if len(self._buffer) < 2:
-            return False
-        if self._buffer[:2] == b"--":
+        buffer = self._buffer
+        if buffer[:2] == b"--":
             self._state = _DONE
-        elif self._buffer[:2] == b"\r\n":
-            self._state = _HEADERS
-        else:
+            return True
+        padding = len(buffer) - len(buffer.lstrip(b" \t"))  # transport padding, which RFC 2046 allows
+        del buffer[:padding]
+        if len(buffer) < 2:
+            return False
+        if buffer[:2] != b"\r\n":
             self.problem = gettext("The form is malformed: a boundary line is followed by other text.")
-        del self._buffer[:2]
+            return False
+        del buffer[:2]
+        self._state = _HEADERS
         return True
 
     def _headers(self) -> bool:
-        end = self._buffer.find(b"\r\n\r\n")
+        if self._buffer[:2] == b"\r\n":  # no header at all
+            self.problem = gettext("The form is malformed: a part has no Content-Disposition form-data name.")
+            return False
+        end = self._buffer.find(b"\r\n\r\n", self._scanned)
         if end == -1 or end > HEADERS_MAX_BYTES:
+            self._scanned = max(0, len(self._buffer) - 3)
             if len(self._buffer) > HEADERS_MAX_BYTES:
                 self.problem = gettext("The form is malformed: a part's headers are longer than 8 KiB.")
             return False
+        self._scanned = 0
         self._part_begin(bytes(self._buffer[:end]))
         del self._buffer[: end + 4]
         return True
 
     def _field(self, data: bytes) -> None:
         self._seen += len(data)
-        if self._seen > FIELDS_MAX_BYTES or len(self.fields) >= FIELDS_MAX_COUNT:
+        if self._seen > FIELDS_MAX_BYTES:
             self.problem = gettext("The form's text fields are longer than 64 KiB together.")
+            return
+        if len(self.fields) >= FIELDS_MAX_COUNT:
+            self.problem = gettext("The form has more than %(count)s text fields.") % {
+                "count": FIELDS_MAX_COUNT
+            }
             return
         try:
             self.fields.append((self._part[0], data.decode("utf-8")))
@@ -159,7 +180,13 @@ class FormStream:
             header, colon, value = line.partition(":")
             if colon:
                 headers[header.strip().lower()] = value.strip()
-        kind, parameters = parse_header_parameters(headers.get("content-disposition", ""))
+        try:
+            kind, parameters = parse_header_parameters(headers.get("content-disposition", ""))
+        except ValueError:  # an RFC 2231 parameter in a charset Python does not know
+            self.problem = gettext(
+                "The form is malformed: a part's Content-Disposition header cannot be read."
+            )
+            return
         name = parameters.get("name")
         if kind != "form-data" or not name:
             self.problem = gettext("The form is malformed: a part has no Content-Disposition form-data name.")

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.exceptions import RequestAborted
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.handlers import asgi as django_asgi
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
@@ -277,3 +279,37 @@ def test_a_bond_refused_after_the_body_arrived_leaves_nothing(tmp_path, monkeypa
     status, body = asgi_post(path, seal(scene.bidder, tmp_path), headers_of(scene))
     assert (status, body["code"]) == (422, "invalid_input")
     assert (Bid.objects.count(), stored_files()) == (0, [])
+
+
+def test_an_arrival_closed_by_django_while_the_view_works_on_it_is_still_stored_whole(tmp_path, monkeypatch):
+    # given: an envelope received, and Django closing its arrival (the client went away) while the view hashes
+    scene = make_scene(tmp_path)
+    envelope = seal(scene.bidder, tmp_path, payload=b"w" * (300 * 1024))
+    arrival = uploads.EnvelopeArrival.begin()
+    assert arrival is not None
+    arrival.write(envelope)
+    tally = uploads._tally_of_file
+
+    def closed_meanwhile(file: Any, *, max_size: int) -> Any:
+        arrival.close()
+        return tally(file, max_size=max_size)
+
+    monkeypatch.setattr(uploads, "_tally_of_file", closed_meanwhile)
+    # when
+    with uploads.envelope_received(arrival) as received:
+        pass
+    # then: the view's own descriptor kept the file; it is named and whole
+    assert arrival.file.closed
+    assert stored_files() == [Path(default_storage.path(received.name))]
+    assert stored_files()[0].read_bytes() == envelope
+
+
+def test_an_arrival_closed_before_the_view_claims_it_is_an_aborted_request(tmp_path):
+    scene = make_scene(tmp_path)
+    arrival = uploads.EnvelopeArrival.begin()
+    assert arrival is not None
+    arrival.write(seal(scene.bidder, tmp_path))
+    arrival.close()
+    with pytest.raises(RequestAborted), uploads.envelope_received(arrival):
+        pass
+    assert stored_files() == []

@@ -119,7 +119,31 @@ def test_a_form_it_does_not_take_is_incomplete_or_names_its_problem(body, proble
 def test_too_many_fields_is_a_problem():
     body = encode_multipart(BOUNDARY, {f"f{n}": "1" for n in range(101)})
     stream, _written = read(body, [])
-    assert stream.problem == "The form's text fields are longer than 64 KiB together."
+    assert stream.problem == "The form has more than 100 text fields."
+
+
+def test_transport_padding_after_a_boundary_line_is_allowed():
+    # RFC 2046: spaces or tabs may follow a boundary line; no common client sends them, the rule allows them
+    boundary = BOUNDARY.encode()
+    body = form().replace(b"--" + boundary + b"\r\n", b"--" + boundary + b" \t \r\n")
+    stream, written = read(body, list(range(1, len(body), 3)))
+    assert (stream.complete, stream.fields, written) == (True, list(FIELDS.items()), FILE)
+
+
+@pytest.mark.parametrize(
+    ("part", "problem"),
+    [
+        (b"\r\nvalue", "The form is malformed: a part has no Content-Disposition form-data name."),
+        (
+            b"Content-Disposition: form-data; name=\"envelope\"; filename*=x-bogus''a.p7m\r\n\r\nvalue",
+            "The form is malformed: a part's Content-Disposition header cannot be read.",
+        ),
+    ],
+)
+def test_a_part_without_readable_headers_is_a_problem(part, problem):
+    boundary = BOUNDARY.encode()
+    stream, _written = read(b"--" + boundary + b"\r\n" + part + b"\r\n--" + boundary + b"--\r\n", [])
+    assert stream.problem == problem
 
 
 @pytest.mark.parametrize(
@@ -131,6 +155,7 @@ def test_too_many_fields_is_a_problem():
         ("multipart/form-data", None),
         ("application/cms", None),
         ("multipart/form-data; boundary=" + "a" * 71, None),
+        ("multipart/form-data; boundary*=x-bogus''b", None),
     ],
 )
 def test_the_boundary_comes_from_a_form_content_type_only(content_type, boundary):
