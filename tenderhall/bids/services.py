@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Case, Value, When
 from django.utils.translation import gettext
 
 from tenderhall.accounts.choices import CertificateStatus, CertificateUsage, Role
@@ -346,7 +347,7 @@ def _waves(batch: list[_Pending]) -> list[list[_Pending]]:
 
 def _bids_write(wave: list[_Pending]) -> None:
     """The bids of a wave (one per lot and entity), each replacing the entity's active bid for the lot if
-    there is one: one read of those, one update per replacement, one insert."""
+    there is one: one read of those, one update of those replaced, one insert."""
     previous = {
         (bid.lot_id, bid.entity_id): bid
         for bid in Bid.objects.select_for_update()
@@ -357,12 +358,12 @@ def _bids_write(wave: list[_Pending]) -> None:
             status=BidStatus.SUBMITTED,
         )
     }
-    bids = []
+    bids, ended = [], {}
     for pending in wave:
         submission, envelope, now = pending.submission, pending.envelope, pending.now
         replaced = previous.get((submission.lot.pk, submission.entity_id))
         if replaced is not None:
-            Bid.objects.filter(pk=replaced.pk).update(status=BidStatus.SUPERSEDED, ended_at=now)
+            ended[replaced.pk] = now
         token = uuid.uuid4()
         bids.append(
             Bid(
@@ -385,7 +386,13 @@ def _bids_write(wave: list[_Pending]) -> None:
                 timestamp_token=pending.timestamp_token,
             )
         )
+    if ended:  # each ends when its replacement arrived
+        Bid.objects.filter(pk__in=ended).update(
+            status=BidStatus.SUPERSEDED,
+            ended_at=Case(*(When(pk=pk, then=Value(at)) for pk, at in ended.items())),
+        )
     for pending, bid in zip(wave, Bid.objects.bulk_create(bids), strict=True):
+        assert bid.pk is not None  # PostgreSQL and SQLite from 3.35 return the keys of a bulk insert
         pending.bid = bid
 
 

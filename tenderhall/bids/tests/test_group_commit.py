@@ -135,17 +135,21 @@ def test_a_bid_whose_audit_entry_fails_fails_alone_and_the_others_commit(tmp_pat
 
 
 @pytest.mark.django_db
-def test_a_batch_takes_as_many_statements_for_three_bids_as_for_one(tmp_path):
-    # given: one bid, then three bids of other bidders, on their way to the rows
+@pytest.mark.parametrize("replacing", [False, True])
+def test_a_batch_takes_as_many_statements_for_three_bids_as_for_one(tmp_path, replacing):
+    # given: one bid, then three bids of other bidders, on their way to the rows (each replacing an earlier
+    # bid of its bidder, or not)
     scene = make_scene(tmp_path)
     operator = make_operator()
     bidders = [scene.bidder] + [make_bidder(operator, _directory(tmp_path, f"b{n}")) for n in range(3)]
     assert scene.tender.bid_deadline is not None
     on_time = scene.tender.bid_deadline - timedelta(seconds=1)
-    pendings = [
-        _accepted(scene, bidder, seal(bidder, _directory(tmp_path, f"s{n}")), arrived=on_time)
-        for n, bidder in enumerate(bidders)
-    ]
+    envelopes = [seal(bidder, _directory(tmp_path, f"s{n}")) for n, bidder in enumerate(bidders)]
+    if replacing:
+        services._commit(
+            [_accepted(scene, b, e, arrived=on_time) for b, e in zip(bidders, envelopes, strict=True)]
+        )
+    pendings = [_accepted(scene, b, e, arrived=on_time) for b, e in zip(bidders, envelopes, strict=True)]
     # when
     with CaptureQueriesContext(connection) as one:
         services._commit(pendings[:1])
@@ -154,8 +158,12 @@ def test_a_batch_takes_as_many_statements_for_three_bids_as_for_one(tmp_path):
     # then: the same statements; every bid written with its leaf and its audit entry
     assert len(three.captured_queries) == len(one.captured_queries)
     assert all(p.error is None and p.bid is not None for p in pendings)
-    assert Leaf.objects.filter(event_type="bids:bid:submitted").count() == 4
-    assert AuditEntry.objects.filter(action="bids:bid:submitted", subject_type="bid").count() == 4
+    event = "bids:bid:replaced" if replacing else "bids:bid:submitted"
+    assert Leaf.objects.filter(event_type=event).count() == 4
+    assert AuditEntry.objects.filter(action=event, subject_type="bid").count() == 4
+    assert Bid.objects.filter(status=BidStatus.SUPERSEDED, ended_at=on_time).count() == (
+        4 if replacing else 0
+    )
 
 
 @pytest.mark.django_db
