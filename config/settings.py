@@ -91,6 +91,9 @@ ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
 # Views whose request body goes from the server straight to where it belongs, not spooled first
 # (tenderhall.core.asgi): URL name -> the factory of its receiver.
+# The largest request body any request may send (tenderhall.core.asgi, under `tenderhall serve`): a tender
+# document or a sealed envelope of 200 MB with its form around it; anything larger is 413 request_too_large.
+TENDERHALL_MAX_REQUEST_BYTES = int(os.environ.get("TENDERHALL_MAX_REQUEST_BYTES", str(210 * 1024 * 1024)))
 TENDERHALL_BODY_RECEIVERS = {
     "api:bid_submit_envelope": "tenderhall.bids.uploads.envelope_arrival_begin",
     "api:bid_submit": "tenderhall.bids.uploads.form_arrival_begin",

@@ -9,11 +9,17 @@ the request's body stream, and the view finds it in ``request.scope[RECEIVED_BOD
 about the request — middleware, authentication, the view's own checks, the response — is Django's,
 unchanged: a view that refuses the request simply never uses what was received, and closing the receiver
 (Django closes the body stream when the response is done) discards it.
+
+Django's handler also takes a body of any size (to a temporary file). This one refuses a request whose body
+is larger than ``max_body`` (the setting ``TENDERHALL_MAX_REQUEST_BYTES``) with ``413 request_too_large``: at
+once when its Content-Length says so, before reading any of it, or as soon as a body sent without one
+(chunked) passes the limit; what was received is discarded and no view runs.
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -22,6 +28,9 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
+
+from tenderhall.core.errors import DomainError
 
 RECEIVED_BODY = "tenderhall.received_body"
 """The key of ``request.scope`` under which a view named in ``receivers`` finds its ``BodyReceiver``."""
@@ -62,21 +71,81 @@ class ReceivingASGIRequest(ASGIRequest):
         self._post, self._files = form()
 
 
+class RequestTooLarge(DomainError):
+    code = "request_too_large"
+    status = 413
+
+
+def _too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(
+        gettext("A request body may be at most %(limit)s bytes; this one is larger.") % {"limit": limit},
+        details={"limit_bytes": limit},
+    )
+
+
+def _declared_length(scope: Mapping[str, Any]) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the server refuses a malformed Content-Length itself
+    return None
+
+
 class ReceivingASGIHandler(ASGIHandler):
-    """Django's ASGI handler with ``receivers``: URL name (``namespace:name``) → factory, for POST."""
+    """Django's ASGI handler with ``receivers``: URL name (``namespace:name``) → factory, for POST; and a
+    body of at most ``max_body`` bytes for every request."""
 
     request_class = ReceivingASGIRequest
 
-    def __init__(self, receivers: Mapping[str, ReceiverFactory]) -> None:
+    def __init__(self, receivers: Mapping[str, ReceiverFactory], *, max_body: int) -> None:
         super().__init__()
         self.receivers = dict(receivers)
+        self.max_body = max_body
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_body:
+            await self._refuse(send, _too_large(self.max_body))
+            return
         token = _scope.set(scope)  # read_body is called without the scope, in this same task
         try:
-            await super().handle(scope, receive, send)
+            await super().handle(scope, self._counted(receive), send)
+        except RequestTooLarge as refusal:  # raised while the body came in: nothing was answered yet
+            await self._refuse(send, refusal)
         finally:
             _scope.reset(token)
+
+    def _counted(self, receive: Any) -> Any:
+        """``receive``, raising ``RequestTooLarge`` once the body's pieces pass ``max_body``."""
+        received = 0
+
+        async def counted() -> dict[str, Any]:
+            nonlocal received
+            message: dict[str, Any] = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body:
+                raise _too_large(self.max_body)
+            return message
+
+        return counted
+
+    @staticmethod
+    async def _refuse(send: Any, refusal: RequestTooLarge) -> None:
+        body = json.dumps(refusal.as_dict(), ensure_ascii=False).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": refusal.status,
+                "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
     async def read_body(self, receive: Any) -> Any:
         scope = _scope.get(None)
@@ -117,4 +186,7 @@ def receiving_application() -> ReceivingASGIHandler:
     """The handler with the receivers the setting ``TENDERHALL_BODY_RECEIVERS`` names (URL name → the
     dotted path of a factory); call it once Django is set up."""
     named = getattr(settings, "TENDERHALL_BODY_RECEIVERS", {})
-    return ReceivingASGIHandler(receivers={view: import_string(path) for view, path in named.items()})
+    return ReceivingASGIHandler(
+        receivers={view: import_string(path) for view, path in named.items()},
+        max_body=settings.TENDERHALL_MAX_REQUEST_BYTES,
+    )

@@ -313,3 +313,27 @@ def test_an_arrival_closed_before_the_view_claims_it_is_an_aborted_request(tmp_p
     with pytest.raises(RequestAborted), uploads.envelope_received(arrival):
         pass
     assert stored_files() == []
+
+
+@pytest.mark.parametrize("route", ["body", "form"])
+def test_an_upload_over_the_servers_request_limit_is_refused_before_the_view_and_leaves_nothing(
+    tmp_path, monkeypatch, route
+):
+    # given: a server that takes request bodies of at most 100 KiB
+    scene = make_scene(tmp_path)
+    monkeypatch.setattr(clock, "now", lambda: scene.during)
+    monkeypatch.setattr(application, "max_body", 100 * 1024)
+    envelope = seal(scene.bidder, tmp_path, payload=b"v" * (200 * 1024))
+    if route == "form":
+        path, body, headers = form_path(scene), form_of(scene, envelope), form_headers_of(scene)
+    else:
+        path, body, headers = envelope_path(scene), envelope, headers_of(scene)
+    # when
+    status, answer = asgi_post(path, body, headers)
+    # then
+    assert (status, answer["code"], answer["details"]) == (
+        413,
+        "request_too_large",
+        {"limit_bytes": 100 * 1024},
+    )
+    assert (Bid.objects.count(), stored_files()) == (0, [])
