@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,26 @@ from tenderhall.registry.choices import EntityKind, SubRegistry
 REVIEWED_FIELDS = frozenset({"kind", "name", "identifier", "region_code", "legal_representative"})
 EDITABLE_FIELDS = ("name", "region_code", "address", "legal_representative", "contact_phone", "tags")
 INDIVIDUAL_BUSINESS_PREFIX = "92"
+# A contact phone, its spaces, hyphens, brackets and 转 (extension) left out: a mainland mobile number; a
+# landline with its area code (0 and 2 or 3 digits, then 7 or 8) and perhaps an extension; a 400 or 800
+# number; an international +number (E.164).
+_PHONE_SEPARATORS = re.compile(r"[\s\-()转]")
+_PHONES = (
+    re.compile(r"^1[3-9][0-9]{9}$"),
+    re.compile(r"^0[0-9]{9,11}([0-9]{1,6})?$"),
+    re.compile(r"^[48]00[0-9]{7}$"),
+    re.compile(r"^\+[1-9][0-9]{6,14}$"),
+)
+
+
+def contact_phone_problem(phone: str) -> str | None:
+    """None when ``phone`` (as stored: full-width forms already ASCII) is a number someone can call."""
+    if any(pattern.match(_PHONE_SEPARATORS.sub("", phone)) for pattern in _PHONES):
+        return None
+    return gettext(
+        "Enter a number someone can call: a mobile number, a landline with its area code (such as "
+        "0755-88886666), a 400 or 800 number, or an international +number."
+    )
 
 
 def identifier_check(kind: str, identifier: str) -> CodeCheck:
@@ -54,6 +75,9 @@ def entity_problems(fields: Mapping[str, Any]) -> dict[str, str]:
         problems["region_code"] = code_check_message(region_check)
     if kind != EntityKind.NATURAL_PERSON and not str(fields.get("legal_representative", "")).strip():
         problems["legal_representative"] = gettext("Enter the legal representative or person in charge.")
+    phone = str(fields.get("contact_phone", ""))
+    if phone and (problem := contact_phone_problem(phone)):
+        problems["contact_phone"] = problem
     tags = fields.get("tags", [])
     unknown = [t for t in tags if t not in SubRegistry.values] if isinstance(tags, list) else ["?"]
     if unknown:

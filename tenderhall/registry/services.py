@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from tenderhall.accounts.choices import ENTITY_ROLES, Role
 from tenderhall.accounts.models import Certificate, User
 from tenderhall.accounts.selectors import entity_ids_for_user, user_has_role
-from tenderhall.accounts.services import certificate_accept, role_grant_unchecked
+from tenderhall.accounts.services import certificate_accept, length_problems, role_grant_unchecked
 from tenderhall.core.audit import audit_record, diff
 from tenderhall.core.codes import check_resident_id, normalize
 from tenderhall.core.codes_messages import code_check_message
@@ -150,10 +150,10 @@ def entity_register(
         "region_code": normalize(region_code) or rules.default_region(kind, identifier),
         "address": address.strip(),
         "legal_representative": legal_representative.strip(),
-        "contact_phone": contact_phone.strip(),
+        "contact_phone": normalize(contact_phone),
         "tags": sorted(set(tags or [])),
     }
-    problems = rules.entity_problems(fields)
+    problems = length_problems(MarketEntity, fields) | rules.entity_problems(fields)
     if role not in ENTITY_ROLES:
         problems["role"] = gettext("Choose how you act for the entity: %(roles)s.") % {
             "roles": ", ".join(sorted(ENTITY_ROLES))
@@ -193,7 +193,7 @@ def _cleaned(name: str, value: Any) -> Any:
     """A changed field as it is stored: the region code as its check reads it, other text stripped."""
     if name == "tags":
         return sorted(set(value))
-    if name == "region_code":
+    if name in {"region_code", "contact_phone"}:
         return normalize(str(value))
     return str(value).strip()
 
@@ -213,7 +213,11 @@ def entity_update(*, actor: User, entity_id: int, changes: dict[str, Any], now: 
         if not changed:
             return entity
         proposed = {f: getattr(entity, f) for f in ENTITY_FIELDS} | cleaned
-        problems = {k: v for k, v in rules.entity_problems(proposed).items() if k in changed}
+        problems = {
+            k: v
+            for k, v in (length_problems(MarketEntity, cleaned) | rules.entity_problems(proposed)).items()
+            if k in changed
+        }
         if problems:
             raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
         for key in changed:
@@ -331,6 +335,15 @@ def qualification_add(
         problems["issuer"] = gettext("Enter the issuing authority.")
     if valid_until <= valid_from:
         problems["valid_until"] = gettext("The end of validity must come after its start.")
+    problems |= length_problems(
+        Qualification,
+        {
+            "qualification_type": qualification_type.strip(),
+            "grade": grade.strip(),
+            "number": number.strip(),
+            "issuer": issuer.strip(),
+        },
+    )
     if problems:
         raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
     with _editing(actor=actor, entity_id=entity_id, now=now, change="qualification_added") as entity:
@@ -375,6 +388,15 @@ def person_add(
     check = check_resident_id(id_number)
     if not check.valid:
         problems["id_number"] = code_check_message(check)
+    problems |= length_problems(
+        Person,
+        {
+            "full_name": full_name.strip(),
+            "position": position.strip(),
+            "title": title.strip(),
+            "certificate_number": certificate_number.strip(),
+        },
+    )
     if problems:
         raise EntityInvalid(next(iter(problems.values())), details={"fields": problems})
     with _editing(actor=actor, entity_id=entity_id, now=now, change="person_added") as entity:

@@ -410,3 +410,105 @@ def test_a_region_code_typed_in_full_width_is_stored_in_ascii_and_retyping_it_is
     assert (entity.region_code, same.version) == ("350102", 1)
     assert (other.region_code, other.version) == ("350103", 2)
     assert MarketEntity.objects.get(pk=entity.pk).region_code == "350103"
+
+
+def test_text_longer_than_its_column_is_refused_per_field_and_nothing_is_stored():
+    # PostgreSQL refused such rows with a database error (a 500) and SQLite kept them whole
+    user = make_user()
+    with pytest.raises(InvalidInput) as refused:
+        services.entity_register(
+            actor=user,
+            kind=EntityKind.LEGAL_PERSON,
+            name="名" * 201,
+            identifier=uscc(901),
+            role=Role.BIDDER,
+            legal_representative="张" * 101,
+            address="路" * 301,
+            now=NOW,
+        )
+    assert refused.value.details["fields"] == {
+        "name": "At most 200 characters.",
+        "legal_representative": "At most 100 characters.",
+        "address": "At most 300 characters.",
+    }
+    assert not MarketEntity.objects.exists()
+    entity = make_entity()
+    with pytest.raises(InvalidInput) as refused:
+        services.entity_update(
+            actor=entity.registered_by, entity_id=entity.pk, changes={"address": "路" * 301}, now=NOW
+        )
+    assert refused.value.details["fields"] == {"address": "At most 300 characters."}
+    with pytest.raises(InvalidInput) as refused:
+        services.qualification_add(
+            actor=entity.registered_by,
+            entity_id=entity.pk,
+            qualification_type="建筑工程施工总承包",
+            grade="一" * 51,
+            number="D" * 65,
+            issuer="住房和城乡建设部",
+            valid_from=date(2025, 1, 1),
+            valid_until=date(2030, 1, 1),
+            now=NOW,
+        )
+    assert refused.value.details["fields"] == {
+        "grade": "At most 50 characters.",
+        "number": "At most 64 characters.",
+    }
+    with pytest.raises(InvalidInput) as refused:
+        services.person_add(
+            actor=entity.registered_by,
+            entity_id=entity.pk,
+            full_name="李四",
+            id_number="11010519491231002X",
+            position="项" * 101,
+            title="",
+            certificate_number="",
+            now=NOW,
+        )
+    assert refused.value.details["fields"] == {"position": "At most 100 characters."}
+    entity.refresh_from_db()
+    assert (entity.address, entity.version, entity.qualifications.count(), entity.personnel.count()) == (
+        "",
+        1,
+        0,
+        0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("phone", "accepted"),
+    [
+        ("13812345678", True),
+        ("138 1234 5678", True),
+        ("010-88886666", True),
+        ("0755-8888666", True),
+        ("0755-88886666-801", True),
+        ("(0755)88886666", True),
+        ("400-810-8888", True),
+        ("+86 10 8888 6666", True),
+        ("+44 20 7946 0958", True),
+        ("12345", False),
+        ("call the office", False),
+        ("8888666", False),  # a local number without its area code
+        ("010-8888666６", True),  # full-width digits are read as ASCII
+    ],
+)
+def test_the_contact_phone_is_a_number_someone_can_call(phone, accepted):
+    user = make_user()
+    register = {
+        "actor": user,
+        "kind": EntityKind.LEGAL_PERSON,
+        "name": "江城建工集团有限公司",
+        "identifier": uscc(902),
+        "role": Role.BIDDER,
+        "legal_representative": "张三",
+        "contact_phone": phone,
+        "now": NOW,
+    }
+    if accepted:
+        assert services.entity_register(**register).contact_phone
+    else:
+        with pytest.raises(InvalidInput) as refused:
+            services.entity_register(**register)
+        assert set(refused.value.details["fields"]) == {"contact_phone"}
+        assert not MarketEntity.objects.exists()
