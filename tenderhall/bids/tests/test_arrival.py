@@ -3,16 +3,13 @@ the real ASGI application, as `tenderhall serve` runs it, with the body arriving
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core.exceptions import RequestAborted
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -25,6 +22,7 @@ from tenderhall.bids import uploads
 from tenderhall.bids.models import Bid
 from tenderhall.bids.tests.test_services import Scene, make_scene, seal, stored_files
 from tenderhall.core import clock
+from tenderhall.core.tests.asgi import asgi_call, body_messages, post_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PIECE = 64 * 1024  # what uvicorn hands on per message
@@ -48,53 +46,16 @@ def asgi_post(
     path: str, body: bytes, headers: dict[str, str], *, disconnect_after: int | None = None
 ) -> tuple[int, dict[str, Any]]:
     """POST through the ASGI application; the body in ``PIECE`` messages, or a disconnect after that many."""
-    query = path.partition("?")[2]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path.partition("?")[0],
-        "raw_path": path.partition("?")[0].encode(),
-        "root_path": "",
-        "query_string": query.encode(),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    scope = post_scope(
+        path,
+        [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         + [(b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    pieces = [body[i : i + PIECE] for i in range(0, len(body), PIECE)] or [b""]
-    messages: list[dict[str, Any]] = [
-        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
-        for i, piece in enumerate(pieces)
-    ]
+    )
+    messages = body_messages([body[i : i + PIECE] for i in range(0, len(body), PIECE)])
     if disconnect_after is not None:
         messages = [*messages[:disconnect_after], {"type": "http.disconnect"}]
-    sent: list[Mapping[str, Any]] = []
-
-    async def run() -> None:
-        answered = asyncio.Event()
-
-        async def receive() -> dict[str, Any]:
-            if messages:
-                return messages.pop(0)
-            await answered.wait()  # as a server does: the client is there until it has the answer
-            return {"type": "http.disconnect"}
-
-        async def send(message: Mapping[str, Any]) -> None:
-            sent.append(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                answered.set()
-
-        await application(scope, receive, send)
-
-    async_to_sync(run)()
-    if not sent:
-        return 0, {}
-    status = sent[0]["status"]
-    content = b"".join(m.get("body", b"") for m in sent[1:])
-    return status, json.loads(content) if content else {}
+    answer = asgi_call(application, scope, messages)
+    return answer.status, answer.body
 
 
 def envelope_path(scene: Scene) -> str:

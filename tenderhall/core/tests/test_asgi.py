@@ -3,15 +3,12 @@ Content-Length says so, or as soon as a body sent without one passes it."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 
 from tenderhall.core.asgi import ReceivingASGIHandler
+from tenderhall.core.tests.asgi import asgi_call, body_messages, post_scope
 
 LIMIT = 1000
 
@@ -24,49 +21,8 @@ def drive(
     headers = [(b"content-type", b"application/octet-stream")]
     if length is not None:
         headers.append((b"content-length", str(length).encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/no/such/path",
-        "raw_path": b"/no/such/path",
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    messages = [
-        {"type": "http.request", "body": piece, "more_body": n < len(pieces) - 1}
-        for n, piece in enumerate(pieces)
-    ]
-    asked, sent = 0, []
-
-    async def run() -> None:
-        answered = asyncio.Event()
-
-        async def receive() -> dict[str, Any]:
-            nonlocal asked
-            asked += 1
-            if messages:
-                return messages.pop(0)
-            await answered.wait()  # as a server does: the client is there until it has the answer
-            return {"type": "http.disconnect"}
-
-        async def send(message: Mapping[str, Any]) -> None:
-            sent.append(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                answered.set()
-
-        await handler(scope, receive, send)
-
-    async_to_sync(run)()
-    status = sent[0]["status"]
-    content = b"".join(m.get("body", b"") for m in sent[1:])
-    is_json = dict(sent[0]["headers"]).get(b"content-type", b"").startswith(b"application/json")
-    return status, json.loads(content) if is_json else {}, asked
+    answer = asgi_call(handler, post_scope("/no/such/path", headers), body_messages(pieces))
+    return answer.status, answer.body, answer.asked
 
 
 @pytest.fixture
