@@ -415,15 +415,9 @@ def token_revoke(*, user: User, token_id: int, now: datetime) -> ApiToken:
     return record
 
 
-def token_authenticate(*, token: str, now: datetime) -> tuple[User, frozenset[str]]:
-    """The user and scopes a bearer token stands for; a refusal never says which part was wrong."""
-    record = token_usable_record(token=token, now=now)
-    return record.user, frozenset(record.scopes)
-
-
 def token_usable_record(*, token: str, now: datetime) -> ApiToken:
-    """The usable token a bearer token is, with its user (``token_authenticate``); its ``client_id`` says
-    whether it is a client system's key."""
+    """The usable token a bearer token is, with its user and scopes; its ``client_id`` says whether it is a
+    client system's key. A refusal never says which part was wrong."""
     refused = LoginRefused(gettext("The API token is invalid, expired or revoked."))
     parsed = rules.token_parse(token)
     if parsed is None:

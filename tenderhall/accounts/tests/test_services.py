@@ -147,12 +147,13 @@ def test_a_token_authenticates_with_its_scopes_until_revoked_or_expired():
     )
     # then
     assert issued.record.secret_hash not in issued.token
-    assert services.token_authenticate(token=issued.token, now=NOW) == (user, frozenset({"registry:read"}))
+    record = services.token_usable_record(token=issued.token, now=NOW)
+    assert (record.user, record.scopes) == (user, ["registry:read"])
     with pytest.raises(services.LoginRefused):
-        services.token_authenticate(token=issued.token, now=NOW + timedelta(days=1))
+        services.token_usable_record(token=issued.token, now=NOW + timedelta(days=1))
     services.token_revoke(user=user, token_id=issued.record.pk, now=NOW)
     with pytest.raises(services.LoginRefused):
-        services.token_authenticate(token=issued.token, now=NOW)
+        services.token_usable_record(token=issued.token, now=NOW)
 
 
 def test_a_token_with_a_wrong_secret_is_refused():
@@ -160,7 +161,7 @@ def test_a_token_with_a_wrong_secret_is_refused():
     issued = services.token_create(user=user, name="ci", scopes=["profile:read"], expires_at=None, now=NOW)
     forged = issued.token[:-4] + ("AAAA" if not issued.token.endswith("AAAA") else "BBBB")
     with pytest.raises(services.LoginRefused):
-        services.token_authenticate(token=forged, now=NOW)
+        services.token_usable_record(token=forged, now=NOW)
 
 
 def test_token_creation_refuses_unknown_scopes_and_past_expiry():
