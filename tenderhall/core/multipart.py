@@ -123,7 +123,8 @@ class FormStream:
             if self._state == _FILE:
                 name, filename, content_type = self._part
                 self.file = FormFile(name, filename, content_type, self._file_size)
-            self._seen = 0 if self._state == _PREAMBLE else self._seen
+            if self._state == _PREAMBLE:
+                self._seen = 0  # from here on it counts the text fields
         del buffer[: at + len(self._delimiter)]
         self._state = _AFTER_DELIMITER
         return self.problem is None

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext
 
+from tenderhall.accounts.rules import phone_problem
 from tenderhall.core.codes import CodeCheck, check_region_code, check_resident_id, check_uscc
 from tenderhall.core.codes_messages import code_check_message
 from tenderhall.registry.choices import EntityKind, SubRegistry
@@ -16,21 +17,17 @@ from tenderhall.registry.choices import EntityKind, SubRegistry
 REVIEWED_FIELDS = frozenset({"kind", "name", "identifier", "region_code", "legal_representative"})
 EDITABLE_FIELDS = ("name", "region_code", "address", "legal_representative", "contact_phone", "tags")
 INDIVIDUAL_BUSINESS_PREFIX = "92"
-# A contact phone, its spaces, hyphens, brackets and 转 (extension) left out: a mainland mobile number; a
-# landline with its area code (0 and 2 or 3 digits, then 7 or 8) and perhaps an extension; a 400 or 800
-# number; an international +number (E.164).
+# A contact phone may also be a landline with its area code (0 and 2 or 3 digits, then 7 or 8) and perhaps
+# an extension, or a 400 or 800 number; besides what a person's phone may be (accounts.rules.phone_problem:
+# a mainland mobile, an international +number). Spaces, hyphens, brackets and 转 (extension) are left out.
 _PHONE_SEPARATORS = re.compile(r"[\s\-()转]")
-_PHONES = (
-    re.compile(r"^1[3-9][0-9]{9}$"),
-    re.compile(r"^0[0-9]{9,11}([0-9]{1,6})?$"),
-    re.compile(r"^[48]00[0-9]{7}$"),
-    re.compile(r"^\+[1-9][0-9]{6,14}$"),
-)
+_FIXED_LINES = re.compile(r"^(0[0-9]{9,11}([0-9]{1,6})?|[48]00[0-9]{7})$")
 
 
 def contact_phone_problem(phone: str) -> str | None:
     """None when ``phone`` (as stored: full-width forms already ASCII) is a number someone can call."""
-    if any(pattern.match(_PHONE_SEPARATORS.sub("", phone)) for pattern in _PHONES):
+    compact = _PHONE_SEPARATORS.sub("", phone)
+    if _FIXED_LINES.match(compact) or phone_problem(compact) is None:
         return None
     return gettext(
         "Enter a number someone can call: a mobile number, a landline with its area code (such as "
