@@ -27,10 +27,12 @@ from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.urls import Resolver404, resolve
+from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
 from tenderhall.core.errors import DomainError
+from tenderhall.core.middleware import answer_language
 
 RECEIVED_BODY = "tenderhall.received_body"
 """The key of ``request.scope`` under which a view named in ``receivers`` finds its ``BodyReceiver``."""
@@ -76,6 +78,10 @@ class RequestTooLarge(DomainError):
     status = 413
 
 
+class _BodyTooLarge(Exception):
+    """The body came in past the limit (answered by ``ReceivingASGIHandler._refuse``)."""
+
+
 def _too_large(limit: int) -> RequestTooLarge:
     return RequestTooLarge(
         gettext("A request body may be at most %(limit)s bytes; this one is larger.") % {"limit": limit},
@@ -107,18 +113,18 @@ class ReceivingASGIHandler(ASGIHandler):
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         declared = _declared_length(scope)
         if declared is not None and declared > self.max_body:
-            await self._refuse(send, _too_large(self.max_body))
+            await self._refuse(scope, send)
             return
         token = _scope.set(scope)  # read_body is called without the scope, in this same task
         try:
             await super().handle(scope, self._counted(receive), send)
-        except RequestTooLarge as refusal:  # raised while the body came in: nothing was answered yet
-            await self._refuse(send, refusal)
+        except _BodyTooLarge:  # raised while the body came in: nothing was answered yet
+            await self._refuse(scope, send)
         finally:
             _scope.reset(token)
 
     def _counted(self, receive: Any) -> Any:
-        """``receive``, raising ``RequestTooLarge`` once the body's pieces pass ``max_body``."""
+        """``receive``, raising ``_BodyTooLarge`` once the body's pieces pass ``max_body``."""
         received = 0
 
         async def counted() -> dict[str, Any]:
@@ -126,13 +132,18 @@ class ReceivingASGIHandler(ASGIHandler):
             message: dict[str, Any] = await receive()
             received += len(message.get("body", b""))
             if received > self.max_body:
-                raise _too_large(self.max_body)
+                raise _BodyTooLarge
             return message
 
         return counted
 
-    @staticmethod
-    async def _refuse(send: Any, refusal: RequestTooLarge) -> None:
+    async def _refuse(self, scope: Mapping[str, Any], send: Any) -> None:
+        """Answer 413, in the language the request would have been answered in."""
+        headers = dict(scope.get("headers", ()))
+        accept = headers.get(b"accept-language")
+        language = answer_language(scope.get("path", ""), accept.decode("latin-1") if accept else None)
+        with translation.override(language):
+            refusal = _too_large(self.max_body)
         body = json.dumps(refusal.as_dict(), ensure_ascii=False).encode()
         await send(
             {

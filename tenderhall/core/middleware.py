@@ -47,3 +47,15 @@ def api_language(get_response: Handler) -> Handler:
         return get_response(request)
 
     return middleware
+
+
+def answer_language(path: str, accept_language: str | None) -> str:
+    """The language of an answer made before any middleware runs (core.asgi's refusals): the same choice as
+    LocaleMiddleware and ``api_language`` make for a request without a language cookie."""
+    request = HttpRequest()
+    request.path = request.path_info = path
+    if accept_language is not None:
+        request.META["HTTP_ACCEPT_LANGUAGE"] = accept_language
+    elif path.startswith("/api/"):
+        return "en"
+    return translation.get_language_from_request(request)
